@@ -1,0 +1,288 @@
+"""Name normalisation for screening, in every script.
+
+A name becomes a tuple of :class:`Token` s: lower-case ASCII text plus a kind
+(``name``, ``generic``, ``place``, ``legal``, ``stop``). Legal forms and
+common abbreviations are *kept* as tokens with a low-weight kind, so the
+matcher can weigh them down and the explanation can still show them.
+
+Pipeline: NFKC (width folding), "SURNAME, Given" reordering, Chinese
+segmentation (dictionary of legal forms, generic company words and places;
+unknown runs become one pinyin token, syllables joined, so 华为 -> "huawei"
+matches HUAWEI), diacritics stripped, anything else transliterated with
+anyascii (Cyrillic, Greek, Arabic, ...), punctuation to spaces, dotted
+abbreviations joined ("S.A." -> "sa"), multi-word legal forms collapsed
+("limited liability company" -> "llc"), abbreviations expanded ("intl" ->
+"international").
+
+Everything here is pure and thread-safe (module tables are read-only).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+
+NAME, GENERIC, PLACE, LEGAL, STOP = "name", "generic", "place", "legal", "stop"
+
+# Canonical legal-form tokens. Variants map to one spelling so that
+# "Co., Ltd." and "Company Limited" align token for token.
+_LEGAL_VARIANTS: dict[str, str] = {
+    "co": "co", "company": "co", "compania": "co", "companhia": "co", "cia": "co", "cie": "co",
+    "ltd": "ltd", "limited": "ltd", "ltda": "ltd", "ltee": "ltd",
+    "corp": "corp", "corporation": "corp", "corpn": "corp",
+    "inc": "inc", "incorporated": "inc",
+    "llc": "llc", "llp": "llp", "lp": "lp", "plc": "plc", "gmbh": "gmbh", "ag": "ag",
+    "kg": "kg", "ohg": "ohg", "ug": "ug", "mbh": "mbh", "sa": "sa", "sas": "sas", "sarl": "sarl",
+    "srl": "srl", "spa": "spa", "sl": "sl", "bv": "bv", "nv": "nv", "ab": "ab", "asa": "asa",
+    "oy": "oy", "oyj": "oyj", "aps": "aps", "kft": "kft", "zrt": "zrt", "sro": "sro",
+    "doo": "doo", "dd": "dd", "ead": "ead", "ood": "ood", "pte": "pte", "pty": "pty",
+    "pvt": "pvt", "bhd": "bhd", "sdn": "sdn", "tbk": "tbk", "jsc": "jsc", "ojsc": "ojsc",
+    "cjsc": "cjsc", "pjsc": "pjsc", "oao": "oao", "zao": "zao", "pao": "pao", "ooo": "ooo",
+    "ao": "ao", "tov": "tov", "fzco": "fzco", "fze": "fze", "fzc": "fzc", "fzllc": "fzllc",
+    "wll": "wll", "sae": "sae", "sal": "sal", "saog": "saog", "cv": "cv", "sapi": "sapi",
+    "eirl": "eirl", "snc": "snc", "kk": "kk", "gk": "gk", "se": "se", "spzoo": "spzoo",
+    "est": "est", "establishment": "est", "jv": "jv", "unitary": "unitary",
+    "liability": "liability", "joint": "joint", "stock": "stock", "shares": "shares",
+    "societe": "societe", "sociedad": "sociedad", "anonima": "anonima", "anonyme": "anonyme",
+}
+# Multi-word legal forms, longest first when matched.
+_LEGAL_PHRASES: dict[tuple[str, ...], str] = {
+    ("limited", "liability", "company"): "llc",
+    ("limited", "liability", "partnership"): "llp",
+    ("open", "joint", "stock", "company"): "ojsc",
+    ("closed", "joint", "stock", "company"): "cjsc",
+    ("public", "joint", "stock", "company"): "pjsc",
+    ("joint", "stock", "company"): "jsc",
+    ("obshchestvo", "s", "ogranichennoi", "otvetstvennostyu"): "ooo",
+    ("obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"): "ooo",
+    ("otkrytoe", "aktsionernoe", "obshchestvo"): "oao",
+    ("zakrytoe", "aktsionernoe", "obshchestvo"): "zao",
+    ("publichnoe", "aktsionernoe", "obshchestvo"): "pao",
+    ("aktsionernoe", "obshchestvo"): "ao",
+    ("sp", "z", "o", "o"): "spzoo",
+    ("s", "de", "rl"): "srl",
+    ("sa", "de", "cv"): "sa",
+    ("public", "limited", "company"): "plc",
+    ("private", "limited"): "ltd",
+    ("sdn", "bhd"): "bhd",
+}
+# Abbreviations and plurals folded to one spelling (kind decided afterwards).
+_ABBREVIATIONS: dict[str, str] = {
+    "intl": "international", "int": "international", "internat": "international",
+    "tech": "technology", "techn": "technology", "technologies": "technology",
+    "technol": "technology", "grp": "group", "mfg": "manufacturing", "manuf": "manufacturing",
+    "mfr": "manufacturing", "industries": "industry", "inds": "industry", "ind": "industry",
+    "svc": "service", "svcs": "service", "srvces": "service", "services": "service",
+    "sys": "system", "systems": "system", "hldg": "holding", "hldgs": "holding",
+    "holdings": "holding", "invest": "investment", "investments": "investment",
+    "natl": "national", "univ": "university", "inst": "institute", "mgmt": "management",
+    "trdg": "trading", "comm": "communication", "communications": "communication",
+    "electronic": "electronics", "elec": "electronics", "eng": "engineering",
+    "engg": "engineering", "dev": "development", "bros": "brothers", "enterprises": "enterprise",
+    "products": "product", "solutions": "solution", "networks": "network",
+    "sci": "science", "sciences": "science", "labs": "laboratory", "lab": "laboratory",
+    "laboratories": "laboratory", "equip": "equipment", "ctr": "center", "centre": "center",
+    "assn": "association", "dept": "department", "mohd": "mohammed", "muhd": "mohammed",
+}
+_GENERIC = frozenset("""
+international technology group holding industry industrial trading trade manufacturing service
+system development engineering investment electronics science research institute university
+management communication information digital network import export general national
+enterprise solution product equipment machinery materials energy logistics shipping bank center
+branch office commercial business global resources partners capital finance financial
+foundation association department academy laboratory telecom software consulting agency
+import export supply supplies devices instruments automation intelligent scientific
+""".split())
+_STOP = frozenset("""
+and of the for de del della di da das dos la le les el al von van der den des du y e et und
+a an in on at to by with
+""".split())
+_COUNTRY_WORDS = frozenset("""
+china chinese prc russia russian federation iran iranian islamic republic korea korean dprk
+north south syria syrian cuba cuban venezuela venezuelan belarus belarusian myanmar burma
+burmese hong kong macau taiwan singapore malaysia india indian pakistan turkey turkish
+ukraine ukrainian uae emirates arab united states america american usa us uk britain british
+germany german france french japan japanese italy italian spain spanish netherlands dutch
+canada canadian mexico mexican brazil brazilian lebanon lebanese iraq iraqi yemen afghanistan
+libya sudan somalia israel kazakhstan uzbekistan armenia georgia azerbaijan cyprus greece
+europe european asia asian africa african middle east eastern western
+beijing shanghai shenzhen hangzhou guangzhou tianjin chongqing chengdu wuhan nanjing xian
+suzhou zhuhai hefei changsha jinan qingdao dalian shenyang wuxi xiamen fuzhou zhengzhou
+dongguan ningbo shandong jiangsu zhejiang guangdong sichuan hubei hebei henan hunan anhui
+fujian liaoning shaanxi yunnan guangxi jiangxi heilongjiang jilin shanxi
+moscow petersburg tehran dubai minsk istanbul damascus caracas havana pyongyang kabul
+""".split())
+
+# Chinese: whole words that have a conventional English rendering in company
+# names. Unknown runs between them become one pinyin token each.
+_HAN_WORDS: dict[str, str] = {
+    "股份有限公司": "co ltd", "有限责任公司": "co ltd", "有限公司": "co ltd", "分公司": "branch",
+    "公司": "co", "集团": "group", "控股": "holding", "股份": "shares",
+    "技术": "technology", "科技": "technology", "国际": "international", "电子": "electronics",
+    "微电子": "microelectronics", "信息": "information", "产业": "industry", "工业": "industry",
+    "实业": "industry", "半导体": "semiconductor", "制造": "manufacturing", "数字": "digital",
+    "通信": "communication", "网络": "network", "研究所": "research institute",
+    "研究院": "research institute", "大学": "university", "投资": "investment",
+    "贸易": "trading", "进出口": "import export", "航空": "aviation", "航天": "aerospace",
+    "软件": "software", "设备": "equipment", "仪器": "instruments", "物流": "logistics",
+    "智能": "intelligent", "系统": "system", "光电": "optoelectronics", "机械": "machinery",
+    "能源": "energy", "材料": "materials", "化工": "chemical", "发展": "development",
+    "中心": "center", "银行": "bank", "工程": "engineering", "电气": "electric",
+    "中国": "china", "北京": "beijing", "上海": "shanghai", "深圳": "shenzhen", "杭州": "hangzhou",
+    "广州": "guangzhou", "天津": "tianjin", "重庆": "chongqing", "成都": "chengdu",
+    "武汉": "wuhan", "南京": "nanjing", "西安": "xian", "苏州": "suzhou", "香港": "hong kong",
+    "珠海": "zhuhai", "合肥": "hefei", "长沙": "changsha", "济南": "jinan", "青岛": "qingdao",
+    "大连": "dalian", "沈阳": "shenyang", "无锡": "wuxi", "厦门": "xiamen", "福州": "fuzhou",
+    "郑州": "zhengzhou", "东莞": "dongguan", "宁波": "ningbo", "山东": "shandong",
+    "江苏": "jiangsu", "浙江": "zhejiang", "广东": "guangdong", "四川": "sichuan",
+    "湖北": "hubei", "河北": "hebei", "河南": "henan",
+}
+_HAN_MAXLEN = max(len(w) for w in _HAN_WORDS)
+
+
+def _is_han(ch: str) -> bool:
+    o = ord(ch)
+    return (0x4E00 <= o <= 0x9FFF) or (0x3400 <= o <= 0x4DBF) or (0x20000 <= o <= 0x2FFFF) \
+        or (0xF900 <= o <= 0xFAFF)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One normalised token: ``text`` (ASCII, canonical), ``kind`` and the
+    ``original`` piece of the input it came from (for explanations)."""
+
+    text: str
+    kind: str
+    original: str
+
+    @property
+    def distinctive(self) -> bool:
+        return self.kind == NAME
+
+
+def kind_of(text: str) -> str:
+    """Classify one canonical token text. Pure."""
+    if text in _LEGAL_VARIANTS.values() or text in _LEGAL_VARIANTS:
+        return LEGAL
+    if text in _STOP:
+        return STOP
+    if text in _COUNTRY_WORDS:
+        return PLACE
+    if text in _GENERIC:
+        return GENERIC
+    return NAME
+
+
+def _segment_han(run: str) -> list[str]:
+    """Split a run of Han characters into dictionary words and unknown chunks;
+    return their Latin renderings (an unknown chunk -> one joined pinyin word)."""
+    out: list[str] = []
+    i, unknown = 0, ""
+    while i < len(run):
+        for n in range(min(_HAN_MAXLEN, len(run) - i), 1, -1):
+            w = run[i:i + n]
+            if w in _HAN_WORDS:
+                if unknown:
+                    out.append(anyascii(unknown).lower())
+                    unknown = ""
+                out.append(_HAN_WORDS[w])
+                i += n
+                break
+        else:
+            unknown += run[i]
+            i += 1
+    if unknown:
+        out.append(anyascii(unknown).lower())
+    return out
+
+
+def _latinise(text: str) -> str:
+    """Fold width/case, drop diacritics, segment Chinese, transliterate the rest."""
+    text = unicodedata.normalize("NFKC", text)
+    pieces: list[str] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(text):
+        if _is_han(text[i]):
+            j = i
+            while j < len(text) and _is_han(text[j]):
+                j += 1
+            pieces.append("".join(buf))
+            buf = []
+            pieces.append(" " + " ".join(_segment_han(text[i:j])) + " ")
+            i = j
+        else:
+            buf.append(text[i])
+            i += 1
+    pieces.append("".join(buf))
+    out = []
+    for p in pieces:
+        d = unicodedata.normalize("NFKD", p)
+        d = "".join(c for c in d if not unicodedata.combining(c))
+        out.append(anyascii(d) if not d.isascii() else d)
+    return "".join(out).lower()
+
+
+_COMMA_RE = re.compile(r"^\s*([^,]+?)\s*,\s*([^,]+?)\s*$")
+_DOTTED_RE = re.compile(r"\b(?:[a-z]\.){2,}(?:[a-z]\b)?")
+_APOS_RE = re.compile(r"['’`ʼ‘]")
+_SPLIT_RE = re.compile(r"[^a-z0-9]+")
+
+
+def reorder_surname_first(name: str) -> str:
+    """"SMITH, John" -> "John SMITH" when both sides look like personal-name
+    parts (no legal form after the comma, at most four words each). Pure."""
+    m = _COMMA_RE.match(name)
+    if not m:
+        return name
+    surname, given = m.group(1), m.group(2)
+    words = _SPLIT_RE.split(_latinise(given))
+    if any(w in _LEGAL_VARIANTS for w in words if w) or len(given.split()) > 4 \
+            or len(surname.split()) > 4:
+        return name
+    return f"{given} {surname}"
+
+
+@lru_cache(maxsize=200_000)
+def tokenize(name: str) -> tuple[Token, ...]:
+    """Normalise one name into tokens (cached; pure and thread-safe)."""
+    text = _latinise(reorder_surname_first(name))
+    text = text.replace("&", " and ").replace("+", " and ")
+    text = _APOS_RE.sub("", text)
+    text = _DOTTED_RE.sub(lambda m: m.group(0).replace(".", "") + " ", text)
+    words = [w for w in _SPLIT_RE.split(text) if w]
+    tokens: list[Token] = []
+    i = 0
+    while i < len(words):
+        for n in (4, 3, 2):
+            key = tuple(words[i:i + n])
+            if len(key) == n and key in _LEGAL_PHRASES:
+                tokens.append(Token(_LEGAL_PHRASES[key], LEGAL, " ".join(key)))
+                i += n
+                break
+        else:
+            w = words[i]
+            canon = _LEGAL_VARIANTS.get(w) or _ABBREVIATIONS.get(w, w)
+            # Plural folding keeps "Technologies" == "Technology"-style pairs aligned
+            # without a stemmer; only for generic vocabulary where it is safe.
+            if canon not in _LEGAL_VARIANTS.values() and canon.endswith("s") \
+                    and canon[:-1] in _GENERIC:
+                canon = canon[:-1]
+            tokens.append(Token(canon, kind_of(canon), w))
+            i += 1
+    return tuple(tokens)
+
+
+def normalize(name: str) -> str:
+    """The normalised name as one space-separated string (all tokens kept). Pure."""
+    return " ".join(t.text for t in tokenize(name))
+
+
+def core(name: str) -> str:
+    """Normalised name without legal-form and stop tokens, spaces removed —
+    the form under which "HIK-VISION", "Hik Vision" and "Hikvision" are equal. Pure."""
+    return "".join(t.text for t in tokenize(name) if t.kind not in (LEGAL, STOP))
