@@ -1,0 +1,224 @@
+"""The SQLite store: open or create, migrate, transact, back up, check.
+
+One `Store` is opened per process and passed to everything that needs the
+database. It hands each thread its own connection (SQLite connections are not
+meant to be shared across threads), so the UI can read on the main thread
+while a background worker writes; WAL mode keeps readers and the writer out
+of each other's way, and the busy timeout lets a second process (the CLI
+beside the app) wait for the write lock instead of failing.
+
+Every domain write goes through :meth:`Store.transaction`, which opens
+``BEGIN IMMEDIATE`` (the write lock is taken up front, so the audit chain head
+read inside the transaction cannot be raced by another process) and appends
+audit events in that same transaction.
+"""
+
+from __future__ import annotations
+
+import os
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlite_utils
+
+from .errors import NewerDatabaseError, StoreError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utc_now() -> str:
+    """Current time as a UTC ISO-8601 string with microseconds and 'Z'."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    """An open workbench database file.
+
+    Side effects: opening creates the file (and its folder) if missing, sets
+    WAL, foreign keys and a busy timeout, and applies pending migrations —
+    copying the file aside first when it already held data.
+
+    Threading: safe to share across threads; each thread gets its own
+    connection on first use. Transactions are per thread.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True,
+                 create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: no such database file")
+        if self.path.exists() and self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a database file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self.backup_before_migration: Path | None = None
+        conn = self.conn  # opens and validates the file
+        try:
+            conn.execute("select count(*) from sqlite_master").fetchone()
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise StoreError(f"{self.path}: not a workbench database ({e})") from e
+        if migrate:
+            from .schema import migrate as _migrate
+
+            _migrate(self)
+
+    # -- connections -------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open ({e})") from e
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("pragma foreign_keys = on")
+        try:
+            mode = conn.execute("pragma journal_mode = wal").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise StoreError(f"{self.path}: not a workbench database ({e})") from e
+        if mode.lower() != "wal":  # e.g. a read-only medium: say so, go on
+            self.journal_mode = mode
+        # FULL: a committed record survives a power cut, which is the promise.
+        conn.execute("pragma synchronous = full")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """A sqlite-utils view of this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        """Close every connection this store opened (all threads)."""
+        with self._conns_lock:
+            for c in self._conns:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
+            self._conns.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------
+    def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- writing -----------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolls back on any exception.
+
+        Nested use joins the outer transaction (so a domain function can call
+        another), and only the outermost block commits.
+        """
+        conn = self.conn
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield conn
+            finally:
+                self._local.depth -= 1
+            return
+        conn.execute("begin immediate")
+        self._local.depth = 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = 0
+            conn.execute("rollback")
+            raise
+        self._local.depth = 0
+        conn.execute("commit")
+
+    # -- maintenance -------------------------------------------------------
+    def backup(self, dest: str | os.PathLike[str],
+               progress: Callable[[int, int], None] | None = None) -> Path:
+        """Copy the database to `dest` with SQLite's online backup.
+
+        Side effects: writes `dest` atomically (a temp file beside it, then a
+        rename), so a crash mid-backup leaves no half-written file and the
+        source is never touched. Safe while other connections write.
+        """
+        dest = Path(dest)
+        if dest.resolve() == self.path.resolve():
+            raise StoreError("the backup file cannot be the database itself")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        target = sqlite3.connect(str(tmp))
+        try:
+            def _cb(status: int, remaining: int, total: int) -> None:
+                if progress:
+                    progress(total - remaining, total)
+            self.conn.backup(target, pages=256, progress=_cb)
+            target.execute("pragma journal_mode = delete")
+            target.close()
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            target.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        return dest
+
+    def copy_aside(self, label: str) -> Path:
+        """Back up the file next to itself as ``NAME.LABEL-TIMESTAMP.bak``."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        dest = self.path.with_name(f"{self.path.name}.{label}-{stamp}.bak")
+        return self.backup(dest)
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite integrity check and foreign key check; empty when sound."""
+        problems = [r[0] for r in self.conn.execute("pragma integrity_check")
+                    if r[0] != "ok"]
+        for r in self.conn.execute("pragma foreign_key_check"):
+            problems.append(
+                f"table {r[0]} row {r[1]} points to a missing row in {r[2]}")
+        return problems
+
+
