@@ -1,0 +1,358 @@
+"""The `workbench` command: everything the app does, from a terminal or script.
+
+Conventions: ``--db PATH`` everywhere (default: the app's database);
+``--json`` for machine-readable output; errors are one line on stderr and a
+non-zero exit (1 for a refusal or failed check, 2 for a usage error); long
+jobs draw a progress bar only when stderr is a terminal, so piped output stays
+clean. Commands that change records sign in: ``--user`` / ``$WORKBENCH_USER``
+and ``$WORKBENCH_PASSWORD`` (or a hidden prompt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__, audit, users
+from .app import Workbench, default_db_path
+from .errors import WorkbenchError
+
+
+class Ctx:
+    """Lazily opened façade shared by the subcommands of one invocation."""
+
+    def __init__(self, db: str | None, user: str | None, as_json: bool):
+        self.db_path = Path(db) if db else default_db_path()
+        self.username = user
+        self.as_json = as_json
+        self._wb: Workbench | None = None
+
+    def workbench(self, *, must_exist: bool = True) -> Workbench:
+        if self._wb is None:
+            if must_exist and not self.db_path.exists():
+                raise WorkbenchError(
+                    f"{self.db_path}: no database here; create one with "
+                    f"`workbench --db {self.db_path} init` (add --demo for demo data)")
+            self._wb = Workbench.open(self.db_path)
+        return self._wb
+
+    def signed_in(self) -> Workbench:
+        """The façade with a user signed in (for commands that write)."""
+        wb = self.workbench()
+        name = self.username or os.environ.get("WORKBENCH_USER")
+        if not name:
+            raise WorkbenchError("this command changes records: name the user with "
+                                 "--user NAME or $WORKBENCH_USER")
+        password = os.environ.get("WORKBENCH_PASSWORD")
+        if password is None:
+            if not sys.stdin.isatty():
+                raise WorkbenchError("no password: set $WORKBENCH_PASSWORD or run "
+                                     "from a terminal to be asked")
+            password = click.prompt(f"Password for {name}", hide_input=True,
+                                    err=True)
+        wb.login(name, password)
+        return wb
+
+    def close(self) -> None:
+        if self._wb is not None:
+            self._wb.close()
+
+    def out(self, data: Any, text: str | Callable[[], str]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        else:
+            click.echo(text() if callable(text) else text)
+
+
+def progress_bar(label: str) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:
+    """A progress callback drawing a bar on a terminal, silent when piped."""
+    if not sys.stderr.isatty():
+        return (lambda done, total: None), (lambda: None)
+    state: dict[str, Any] = {}
+
+    def cb(done: int, total: int | None) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=total or 0, label=label, file=sys.stderr)
+            bar.__enter__()
+            state["bar"], state["pos"] = bar, 0
+        if total and bar.length != total:
+            bar.length = total
+        bar.update(done - state["pos"])
+        state["pos"] = done
+
+    def finish() -> None:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+    return cb, finish
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db", metavar="PATH", envvar="WORKBENCH_DB",
+              help="Database file (default: the app's database in your data folder).")
+@click.option("--user", "user", metavar="NAME",
+              help="User to sign in as for commands that change records "
+                   "(or $WORKBENCH_USER; password from $WORKBENCH_PASSWORD or a prompt).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.version_option(__version__, prog_name="workbench")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, user: str | None, as_json: bool) -> None:
+    """Export Compliance Workbench: records, screening and audit for exporters
+    of AI chips."""
+    ctx.obj = Ctx(db, user, as_json)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Fill a new database with the demo exporter.")
+@click.option("--owner", metavar="NAME",
+              help="Create the owner (admin) account; password from "
+                   "$WORKBENCH_PASSWORD or a prompt.")
+@pass_ctx
+def init(c: Ctx, demo: bool, owner: str | None) -> None:
+    """Create (or migrate) the database; optionally with demo data or an owner."""
+    from .bootstrap import open_workbench
+
+    existed = c.db_path.exists()
+    cb, finish = progress_bar("Demo data")
+    wb = open_workbench(c.db_path, demo=demo, progress=cb)
+    finish()
+    c._wb = wb
+    if owner:
+        if users.count(wb.store):
+            raise WorkbenchError("this database has users already; add more with "
+                                 "`workbench users add`")
+        password = os.environ.get("WORKBENCH_PASSWORD") or click.prompt(
+            f"Password for {owner}", hide_input=True, confirmation_prompt=True, err=True)
+        wb.create_user(owner, password, "admin", "Owner")
+    info = {"db": str(c.db_path), "created": not existed, "users": users.count(wb.store),
+            "demo": demo}
+    c.out(info, f"{'Created' if not existed else 'Opened'} {c.db_path} "
+                f"({info['users']} users{', demo data' if demo else ''})")
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["parties", "items", "shipments"]))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--good-only", is_flag=True,
+              help="Import the good rows even when some rows are bad (bad ones are reported).")
+@click.option("--no-update", is_flag=True,
+              help="Report rows for records that exist already instead of updating them.")
+@pass_ctx
+def import_cmd(c: Ctx, kind: str, file: Path, good_only: bool, no_update: bool) -> None:
+    """Import parties, items or shipments from a CSV or XLSX file.
+
+    Columns are matched by header name (see `workbench template KIND FILE`).
+    Nothing is written when any row is bad, unless --good-only.
+    """
+    from .imports import import_file
+
+    wb = c.signed_in()
+    cb, finish = progress_bar(f"Importing {file.name}")
+    try:
+        report = import_file(wb, kind, file, good_only=good_only,
+                             update_existing=not no_update, progress=cb)
+    finally:
+        finish()
+    data = report.as_dict() if hasattr(report, "as_dict") else vars(report)
+
+    def text() -> str:
+        lines = [f"{file}: {data.get('created', 0)} created, {data.get('updated', 0)} "
+                 f"updated, {len(report.errors)} bad rows"]
+        for e in report.errors[:50]:
+            lines.append(f"  row {e.row}, column {e.column}: {e.reason}")
+        if len(report.errors) > 50:
+            lines.append(f"  … and {len(report.errors) - 50} more (use --json for all)")
+        if report.errors and not good_only:
+            lines.append("Nothing was imported. Fix the rows above, or use --good-only.")
+        return "\n".join(lines)
+
+    c.out(data, text)
+    if report.errors and not good_only:
+        sys.exit(1)
+
+
+@cli.command("template")
+@click.argument("kind", type=click.Choice(["parties", "items", "shipments"]))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def template_cmd(kind: str, file: Path) -> None:
+    """Write an import template (CSV or XLSX, by the file's extension)."""
+    from .imports import write_template
+
+    write_template(kind, file)
+    click.echo(f"Wrote {file}")
+
+
+@cli.command("export")
+@click.argument("table", type=click.Choice(["parties", "items", "shipments", "licences", "audit"]))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--search", default="", help="Only rows matching this text.")
+@pass_ctx
+def export_cmd(c: Ctx, table: str, file: Path, search: str) -> None:
+    """Export a table to CSV or XLSX (by the file's extension)."""
+    from .browse import Query
+    from .exports import export_table
+
+    n = export_table(c.workbench(), table, file, Query(search=search))
+    c.out({"table": table, "file": str(file), "rows": n}, f"Wrote {n} rows to {file}")
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def backup(c: Ctx, dest: Path) -> None:
+    """Copy the database to DEST with SQLite's online backup (safe while in use)."""
+    wb = c.workbench()
+    cb, finish = progress_bar("Backup")
+    try:
+        wb.store.backup(dest, progress=cb)
+    finally:
+        finish()
+    c.out({"backup": str(dest), "bytes": dest.stat().st_size},
+          f"Backed up {c.db_path} to {dest} ({dest.stat().st_size:,} bytes)")
+
+
+@cli.command()
+@pass_ctx
+def check(c: Ctx) -> None:
+    """Integrity check, foreign key check and audit-chain verification."""
+    wb = c.workbench()
+    problems = wb.store.integrity_problems()
+    result = audit.verify(wb.store)
+    ok = not problems and result.ok
+    data = {"ok": ok, "integrity": problems or ["ok"], "audit": result.as_dict()}
+
+    def text() -> str:
+        lines = [f"database: {'ok' if not problems else 'PROBLEMS'}"]
+        lines += [f"  {p}" for p in problems[:20]]
+        lines.append(f"audit trail: {'ok' if result.ok else 'BROKEN'}, "
+                     f"{result.events} events verified, head {result.head[:16]}…")
+        if not result.ok:
+            lines.append(f"  {result.problem}")
+        return "\n".join(lines)
+
+    c.out(data, text)
+    if not ok:
+        sys.exit(1)
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@pass_ctx
+def audit_verify(c: Ctx) -> None:
+    """Walk the hash chain; name the first edited, removed or reordered event."""
+    result = audit.verify(c.workbench().store)
+    c.out(result.as_dict(),
+          lambda: (f"ok: {result.events} events, head {result.head}" if result.ok
+                   else f"BROKEN at event {result.event_seq}: {result.problem}"))
+    if not result.ok:
+        sys.exit(1)
+
+
+@audit_group.command("log")
+@click.option("--entity", help="party, item, shipment, licence, user, import …")
+@click.option("--id", "entity_id", help="Only this record.")
+@click.option("--limit", default=50, show_default=True)
+@pass_ctx
+def audit_log(c: Ctx, entity: str | None, entity_id: str | None, limit: int) -> None:
+    """The newest events, newest first."""
+    rows = [dict(r) for r in audit.events(c.workbench().store, entity=entity,
+                                         entity_id=entity_id, limit=limit)]
+    c.out(rows, lambda: "\n".join(
+        f"{r['seq']:>6}  {r['ts'][:19]}  {r['user']:<12} {r['action']:<10} "
+        f"{r['entity']} {r['entity_id']}" for r in rows) or "no events")
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Local users and roles (officer, approver, auditor, admin)."""
+
+
+@users_group.command("list")
+@pass_ctx
+def users_list(c: Ctx) -> None:
+    rows = users.list_users(c.workbench().store)
+    c.out(rows, lambda: "\n".join(
+        f"{r['username']:<16} {r['role']:<9} {'active' if r['active'] else 'inactive':<8} "
+        f"{r['display_name']}" for r in rows) or "no users")
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users.ROLES), required=True)
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--new-password-env", default="WORKBENCH_NEW_PASSWORD", show_default=True,
+              help="Environment variable holding the new user's password "
+                   "(else a prompt).")
+@pass_ctx
+def users_add(c: Ctx, username: str, role: str, display_name: str,
+              new_password_env: str) -> None:
+    """Add a user (admins only; the first user of an empty database needs no sign-in)."""
+    wb = c.workbench()
+    if users.count(wb.store):
+        wb = c.signed_in()
+    password = os.environ.get(new_password_env) or click.prompt(
+        f"Password for {username}", hide_input=True, confirmation_prompt=True, err=True)
+    u = wb.create_user(username, password, role, display_name)
+    c.out({"id": u.id, "username": u.username, "role": u.role},
+          f"Added {u.username} ({u.role})")
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@click.option("--new-password-env", default="WORKBENCH_NEW_PASSWORD", show_default=True)
+@pass_ctx
+def users_passwd(c: Ctx, username: str, new_password_env: str) -> None:
+    """Change a password (your own, or anyone's as admin)."""
+    wb = c.signed_in()
+    password = os.environ.get(new_password_env) or click.prompt(
+        f"New password for {username}", hide_input=True, confirmation_prompt=True, err=True)
+    wb.set_password(username, password)
+    c.out({"username": username}, f"Password changed for {username}")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@pass_ctx
+def users_deactivate(c: Ctx, username: str) -> None:
+    """Stop a user from signing in (their history stays)."""
+    c.signed_in().set_user_active(username, False)
+    c.out({"username": username, "active": False}, f"{username} can no longer sign in")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning known errors into one line + exit 1."""
+    try:
+        cli.main(args=argv, prog_name="workbench", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("workbench: aborted", err=True)
+        return 1
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except WorkbenchError as e:
+        click.echo(f"workbench: {e}", err=True)
+        return 1
+    except SystemExit as e:
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    except KeyboardInterrupt:
+        click.echo("workbench: interrupted; nothing half-written was kept", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
