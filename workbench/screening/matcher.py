@@ -31,7 +31,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from workbench.screening.lists import CancelFlag, Cancelled, ListEntry, ProgressFn, is_cancelled
-from workbench.screening.normalize import GENERIC, LEGAL, NAME, PLACE, STOP, Token, tokenize
+from workbench.screening.normalize import GENERIC, LEGAL, NAME, PLACE, STOP, Token, skeleton, tokenize
 
 #: Score (0-100) from which a candidate is reported as a hit. Chosen on the
 #: evaluation set (bench/screening_quality.py): recall of planted variants
@@ -41,7 +41,7 @@ DEFAULT_THRESHOLD = 80.0
 KIND_FACTOR = {NAME: 1.0, GENERIC: 0.45, PLACE: 0.35, LEGAL: 0.12, STOP: 0.08}
 #: Share of an unmatched list token's weight that counts against the score:
 #: a query naming only part of a listed name ("Huawei") should still hit.
-UNMATCHED_LIST_PENALTY = 0.3
+UNMATCHED_LIST_PENALTY = 0.5
 #: Unmatched query tokens count fully: extra words mean a different party.
 UNMATCHED_QUERY_PENALTY = 1.0
 #: Score ceiling when no distinctive token matched (below any sane threshold).
@@ -62,14 +62,14 @@ class TokenMatch:
     similarity: float
     weight: float
     kind: str
-    how: str  # exact | typo | joined | acronym | unmatched-query | unmatched-list
+    how: str  # exact | typo | spelling | joined | acronym | unmatched-query | unmatched-list
 
     def describe(self) -> str:
         if self.how == "unmatched-query":
             return f'"{self.query_token}" not in list name ({self.kind}, weight {self.weight:.1f})'
         if self.how == "unmatched-list":
             return f'list word "{self.list_token}" not in query ({self.kind}, weight {self.weight:.1f})'
-        rel = {"exact": "=", "typo": "≈", "joined": "= (spacing)", "acronym": "= acronym of"}[self.how]
+        rel = {"exact": "=", "typo": "≈", "spelling": "≈ (spelling)", "joined": "= (spacing)", "acronym": "= acronym of"}[self.how]
         return (f'"{self.query_token}" {rel} "{self.list_token}" ({self.kind}, '
                 f'similarity {self.similarity:.2f}, weight {self.weight:.1f})')
 
@@ -128,7 +128,14 @@ def _variants(name: str) -> list[tuple[str, bool]]:
             out.append((inner, True))
     stripped = re.sub(r"\s+", " ", _PAREN_RE.sub(" ", base)).strip(" ,;")
     out.insert(0, (stripped or name, False))
+    if stripped != base.strip():
+        out.insert(1, (base.strip(), False))
     return out
+
+
+def _canon(t: str) -> str:
+    from workbench.screening.normalize import canonical
+    return canonical(t)
 
 
 def _deletes(t: str) -> set[str]:
@@ -140,15 +147,19 @@ def _token_sim(a: str, b: str) -> tuple[float, str]:
     """(credit, how) for two token texts; (0, "") when they do not match."""
     if a == b:
         return 1.0, "exact"
+    if len(a) >= 4 and len(b) >= 4 and skeleton(a) == skeleton(b):
+        return 0.9, "spelling"
     n = max(len(a), len(b))
-    if min(len(a), len(b)) < 4 or a.isdigit() or b.isdigit():
+    # Short words differ by one letter all the time ("lina"/"lena"), so typo
+    # tolerance starts at five letters and a second edit at ten.
+    if n < 5 or min(len(a), len(b)) < 4 or a.isdigit() or b.isdigit():
         return 0.0, ""
-    allowed = 2 if n >= 9 else 1
+    allowed = 2 if n >= 10 else 1
     d = OSA.distance(a, b, score_cutoff=allowed)
     if d > allowed:
         return 0.0, ""
     if d == 1:
-        return (0.9 if n >= 6 else 0.85), "typo"
+        return (0.9 if n >= 8 else 0.85), "typo"
     return 0.8, "typo"
 
 
@@ -224,9 +235,10 @@ class MatchIndex:
             texts = {t.text for t in r.tokens}
             for tx in texts:
                 df[tx] = df.get(tx, 0) + 1
-            keys = {t.text for t in r.tokens if t.kind == NAME}
-            dist = [t.text for t in r.tokens if t.kind not in (LEGAL, STOP)]
-            keys.update(a + b for a, b in zip(dist, dist[1:]))
+            keys = {t.text for t in r.tokens if t.kind in (NAME, GENERIC)}
+            allt = [t.text for t in r.tokens]
+            keys.update(a + b for a, b in zip(allt, allt[1:]))
+            keys.update([skeleton(t.text) for t in r.tokens if t.kind == NAME and len(t.text) >= 4])
             for k in keys:
                 self.postings.setdefault(k, []).append(ri)
             core = [t for t in r.tokens if t.kind not in (LEGAL, STOP)]
@@ -273,7 +285,18 @@ class MatchIndex:
         acc: dict[int, float] = {}
         dist = [t.text for t in toks if t.kind not in (LEGAL, STOP)]
         keys = [t.text for t in toks if t.kind == NAME]
-        keys += [a + b for a, b in zip(dist, dist[1:])]
+        keys += [skeleton(t.text) for t in toks if t.kind == NAME and len(t.text) >= 4]
+        allt = [t.text for t in toks]
+        keys += [a + b for a, b in zip(allt, allt[1:])]
+        if not any(t.kind == NAME for t in toks):
+            generic = [t.text for t in toks if t.kind == GENERIC and t.text in self.postings]
+            if generic:
+                # Only generic words ("China Telecom"): names holding all of them.
+                common = set(self.postings[generic[0]])
+                for g in generic[1:]:
+                    common &= set(self.postings[g])
+                for ri in common:
+                    acc[ri] = acc.get(ri, 0.0) + sum(self.idf(g) for g in generic)
         for key in dict.fromkeys(keys):
             for k in self._expand(key):
                 w = self.idf(k)
@@ -300,8 +323,8 @@ class MatchIndex:
             while i < len(side) - 1:
                 a, b = side[i], side[i + 1]
                 cat = a.text + b.text
-                if a.kind not in (LEGAL, STOP) and b.kind not in (LEGAL, STOP) and cat in other_set \
-                        and a.text not in other_set:
+                cat = _canon(cat)
+                if cat in other_set and a.text not in other_set and b.text not in other_set:
                     side[i:i + 2] = [Token(cat, NAME if NAME in (a.kind, b.kind) else a.kind,
                                            f"{a.original} {b.original}")]
                 i += 1
@@ -318,6 +341,7 @@ class MatchIndex:
         used_l: set[int] = set()
         num = den = 0.0
         distinctive = False
+        typo_distinctive = 0
         out: list[TokenMatch] = []
         for c, i, j, how in pairs:
             if i in used_q or j in used_l:
@@ -328,8 +352,12 @@ class MatchIndex:
             w = self.weight(b)
             num += c * w
             den += w
-            if b.kind == NAME:
-                distinctive = True
+            if b.kind in (NAME, GENERIC):
+                # A lone short word matched only by a typo is too weak to carry a hit.
+                if how not in ("typo", "spelling") or len(b.text) >= 7:
+                    distinctive = True
+                else:
+                    typo_distinctive += 1
             out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
         for i, a in enumerate(ql):
             if i not in used_q:
@@ -342,7 +370,7 @@ class MatchIndex:
                 den += UNMATCHED_LIST_PENALTY * w
                 out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
         score = 100.0 * num / den if den else 0.0
-        if not distinctive:
+        if not distinctive and typo_distinctive < 2:
             score = min(score, NO_DISTINCTIVE_CAP)
         return score, joined + out
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from anyascii import anyascii
+from rapidfuzz.distance import OSA
 
 NAME, GENERIC, PLACE, LEGAL, STOP = "name", "generic", "place", "legal", "stop"
 
@@ -47,16 +48,21 @@ _LEGAL_VARIANTS: dict[str, str] = {
     "eirl": "eirl", "snc": "snc", "kk": "kk", "gk": "gk", "se": "se", "spzoo": "spzoo",
     "est": "est", "establishment": "est", "jv": "jv", "unitary": "unitary",
     "liability": "liability", "joint": "joint", "stock": "stock", "shares": "shares",
+    "obshchestvo": "obshchestvo", "aktsionernoe": "aktsionernoe", "otkrytoe": "otkrytoe",
+    "otkritoe": "otkrytoe", "zakritoe": "zakrytoe", "zakrytoe": "zakrytoe", "publichnoe": "publichnoe", "ogranichennoi": "ogranichennoi",
+    "ogranichennoy": "ogranichennoi", "otvetstvennostyu": "otvetstvennostyu",
     "societe": "societe", "sociedad": "sociedad", "anonima": "anonima", "anonyme": "anonyme",
 }
 # Multi-word legal forms, longest first when matched.
+# Keys use the canonical single-word forms ("company" -> "co", "limited" -> "ltd").
 _LEGAL_PHRASES: dict[tuple[str, ...], str] = {
-    ("limited", "liability", "company"): "llc",
-    ("limited", "liability", "partnership"): "llp",
-    ("open", "joint", "stock", "company"): "ojsc",
-    ("closed", "joint", "stock", "company"): "cjsc",
-    ("public", "joint", "stock", "company"): "pjsc",
-    ("joint", "stock", "company"): "jsc",
+    ("ltd", "liability", "co"): "llc",
+    ("ltd", "liability", "partnership"): "llp",
+    ("open", "joint", "stock", "co"): "ojsc",
+    ("closed", "joint", "stock", "co"): "cjsc",
+    ("public", "joint", "stock", "co"): "pjsc",
+    ("joint", "stock", "co"): "jsc",
+    ("public", "ltd", "co"): "plc",
     ("obshchestvo", "s", "ogranichennoi", "otvetstvennostyu"): "ooo",
     ("obshchestvo", "s", "ogranichennoy", "otvetstvennostyu"): "ooo",
     ("otkrytoe", "aktsionernoe", "obshchestvo"): "oao",
@@ -66,8 +72,7 @@ _LEGAL_PHRASES: dict[tuple[str, ...], str] = {
     ("sp", "z", "o", "o"): "spzoo",
     ("s", "de", "rl"): "srl",
     ("sa", "de", "cv"): "sa",
-    ("public", "limited", "company"): "plc",
-    ("private", "limited"): "ltd",
+    ("private", "ltd"): "ltd",
     ("sdn", "bhd"): "bhd",
 }
 # Abbreviations and plurals folded to one spelling (kind decided afterwards).
@@ -247,6 +252,21 @@ def reorder_surname_first(name: str) -> str:
     return f"{given} {surname}"
 
 
+_LONG_LEGAL = ("company", "limited", "corporation", "incorporated", "international",
+               "technology", "technologies", "enterprises", "industries", "manufacturing")
+
+
+def _fix_legal_typo(w: str) -> str:
+    """"COMPNY" -> "company": a typo in a legal form must not turn it into a
+    heavy, unmatched name word."""
+    if len(w) < 6 or w in _LEGAL_VARIANTS or w in _GENERIC or w in _ABBREVIATIONS:
+        return w
+    for lf in _LONG_LEGAL:
+        if abs(len(lf) - len(w)) <= 1 and OSA.distance(w, lf, score_cutoff=1) <= 1:
+            return lf
+    return w
+
+
 @lru_cache(maxsize=200_000)
 def tokenize(name: str) -> tuple[Token, ...]:
     """Normalise one name into tokens (cached; pure and thread-safe)."""
@@ -254,7 +274,8 @@ def tokenize(name: str) -> tuple[Token, ...]:
     text = text.replace("&", " and ").replace("+", " and ")
     text = _APOS_RE.sub("", text)
     text = _DOTTED_RE.sub(lambda m: m.group(0).replace(".", "") + " ", text)
-    words = [w for w in _SPLIT_RE.split(text) if w]
+    words = [_fix_legal_typo(w) for w in _SPLIT_RE.split(text) if w]
+    words = [_LEGAL_VARIANTS.get(w, w) for w in words]
     tokens: list[Token] = []
     i = 0
     while i < len(words):
@@ -275,6 +296,26 @@ def tokenize(name: str) -> tuple[Token, ...]:
             tokens.append(Token(canon, kind_of(canon), w))
             i += 1
     return tuple(tokens)
+
+
+_SKELETON_RULES = (("shch", "sh"), ("ks", "x"), ("kh", "h"), ("ph", "f"), ("q", "k"),
+                   ("c", "k"), ("w", "v"), ("y", "i"), ("j", "i"), ("ou", "u"), ("ee", "i"))
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(word: str) -> str:
+    """Spelling-insensitive key for transliteration variants ("alexey",
+    "aleksei" -> "alexei"): common Latin spellings of the same sound folded,
+    doubled letters collapsed. Pure."""
+    w = word
+    for a, b in _SKELETON_RULES:
+        w = w.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", w)
+
+
+def canonical(word: str) -> str:
+    """Canonical spelling of one lower-case ASCII word ("limited" -> "ltd"). Pure."""
+    return _LEGAL_VARIANTS.get(word) or _ABBREVIATIONS.get(word, word)
 
 
 def normalize(name: str) -> str:
