@@ -459,7 +459,9 @@ def _parse_csl_json(path: Path, text: str, tick: _Ticker) -> tuple[list[ListEntr
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         # An error at the very end of the text means the document stopped early.
-        truncated = e.pos >= len(text.rstrip()) - 1
+        # strict JSON forbids raw newlines in strings, so an unclosed string
+        # can only mean the text stopped early.
+        truncated = e.pos >= len(text.rstrip()) - 1 or e.msg.startswith("Unterminated string")
         problem = ("the JSON is truncated (the download was probably cut off)" if truncated
                    else f"is not valid JSON: {e.msg} at column {e.colno}")
         raise ListFileError(path, problem, line=e.lineno) from None

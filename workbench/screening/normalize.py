@@ -310,6 +310,8 @@ def skeleton(word: str) -> str:
     w = word
     for a, b in _SKELETON_RULES:
         w = w.replace(a, b)
+    if w.startswith("ie"):  # "Yevgeniy"/"Evgeny", "Yelena"/"Elena"
+        w = w[1:]
     return re.sub(r"(.)\1+", r"\1", w)
 
 

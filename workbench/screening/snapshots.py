@@ -1,0 +1,264 @@
+"""List snapshots in the store: import, browse, diff, and the current index.
+
+A snapshot is one imported list file (with its OFAC siblings): source
+format, file name, SHA-256 of every file read, publish date where the file
+has one, import time, user, counts per list, and every entry with all its
+fields and its content hash. Snapshots are never changed or deleted; a newer
+import of the same source supersedes the older one for screening, and the
+two are diffed (added, removed, changed entries) so only what changed needs
+re-screening.
+
+The whole import — parse, then insert of the snapshot and all its entries
+and the audit event — is one transaction, so a bad file, a cancel or a kill
+mid-import leaves no partial snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from workbench.app import Change, Workbench
+from workbench.errors import WorkbenchError
+from workbench.schema import migration
+from workbench.store import Store, utc_now
+
+from .lists import Address, ListEntry, ParsedList, is_cancelled, Cancelled, parse_file
+from .matcher import MatchIndex
+
+#: The "source" a format feeds: a new snapshot supersedes the previous
+#: snapshot of the same source only.
+SOURCE_OF_FORMAT = {"csl_csv": "csl", "csl_json": "csl", "ofac_sdn": "ofac_sdn",
+                    "ofac_cons": "ofac_cons", "bis_dpl": "bis_dpl"}
+SOURCE_LABELS = {"csl": "Consolidated Screening List (trade.gov)",
+                 "ofac_sdn": "OFAC SDN list", "ofac_cons": "OFAC non-SDN consolidated list",
+                 "bis_dpl": "BIS Denied Persons List"}
+
+
+class DuplicateSnapshot(WorkbenchError):
+    """The same file was imported before; nothing new was written."""
+
+    def __init__(self, message: str, snapshot_id: int):
+        super().__init__(message)
+        self.snapshot_id = snapshot_id
+
+
+@migration(name="screening_0001_snapshots")
+def _m_snapshots(db) -> None:
+    for stmt in """
+create table list_snapshot (
+  id integer primary key,
+  source text not null,
+  format text not null,
+  file_name text not null,
+  sha256 text not null,
+  files text not null,
+  publish_date text,
+  imported_at text not null,
+  imported_by text not null,
+  counts text not null,
+  entry_count integer not null,
+  name_count integer not null,
+  previous_id integer references list_snapshot(id)
+) strict;
+create index list_snapshot_source on list_snapshot(source, id);
+create index list_snapshot_sha on list_snapshot(sha256);
+create table list_entry (
+  id integer primary key,
+  snapshot_id integer not null references list_snapshot(id),
+  entry_id text not null,
+  list_code text not null,
+  agency text not null,
+  name text not null,
+  alt_names text not null,
+  countries text not null,
+  data text not null,
+  content_hash text not null,
+  unique (snapshot_id, entry_id)
+) strict;
+create index list_entry_entry on list_entry(entry_id);
+create index list_entry_name on list_entry(snapshot_id, name collate nocase);
+create trigger list_entry_no_update before update on list_entry
+begin select raise(abort, 'list entries are immutable'); end;
+create trigger list_entry_no_delete before delete on list_entry
+begin select raise(abort, 'list entries are immutable'); end;
+create trigger list_snapshot_no_delete before delete on list_snapshot
+begin select raise(abort, 'list snapshots are immutable'); end
+""".split(";\n"):
+        if stmt.strip():
+            db.execute(stmt)
+
+
+@dataclass
+class SnapshotDiff:
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+    @property
+    def touched(self) -> list[str]:
+        return [*self.added, *self.changed]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": len(self.added), "removed": len(self.removed),
+                "changed": len(self.changed)}
+
+
+def entry_to_json(e: ListEntry) -> str:
+    return json.dumps(asdict(e), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def entry_from_json(text: str) -> ListEntry:
+    d = json.loads(text)
+    d["addresses"] = [Address(**a) for a in d.get("addresses", [])]
+    return ListEntry(**d)
+
+
+def import_list(wb: Workbench, path: str | Path, *, format: str | None = None,
+                progress: Callable[[int, int | None], None] | None = None,
+                cancel: Any = None, allow_duplicate: bool = False) -> Change:
+    """Parse a list file and store it as a new immutable snapshot.
+
+    Side effects: one transaction inserting the snapshot, its entries and an
+    audit event ``list_snapshot/import`` (file, SHA-256, counts, diff against
+    the previous snapshot of the same source). Raises ListFileError for a
+    bad file, DuplicateSnapshot when the same file (same SHA-256 of every
+    file read) was imported before, Cancelled when `cancel` fires. Runs in
+    the caller's thread; expect seconds for a full CSL file.
+    """
+    parsed = parse_file(path, format=format, progress=progress, cancel=cancel)
+    return store_parsed(wb, parsed, cancel=cancel, allow_duplicate=allow_duplicate)
+
+
+def store_parsed(wb: Workbench, parsed: ParsedList, *, cancel: Any = None,
+                 allow_duplicate: bool = False) -> Change:
+    """Persist an already parsed list (see :func:`import_list`)."""
+    store = wb.store
+    source = SOURCE_OF_FORMAT[parsed.format]
+    files_json = json.dumps({Path(k).name: v for k, v in sorted(parsed.files.items())},
+                            sort_keys=True)
+    if not allow_duplicate:
+        dup = store.one("select id, imported_at, imported_by from list_snapshot"
+                        " where sha256 = ? and files = ? order by id desc limit 1",
+                        (parsed.sha256, files_json))
+        if dup is not None:
+            raise DuplicateSnapshot(
+                f"{Path(parsed.path).name} was already imported as snapshot {dup['id']} "
+                f"on {dup['imported_at'][:10]} by {dup['imported_by']} (same SHA-256); "
+                f"nothing new to import", dup["id"])
+    with wb.writing() as w:
+        prev = current_snapshot(store, source)
+        sid = w.conn.execute(
+            "insert into list_snapshot (source, format, file_name, sha256, files,"
+            " publish_date, imported_at, imported_by, counts, entry_count, name_count,"
+            " previous_id) values (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (source, parsed.format, Path(parsed.path).name, parsed.sha256, files_json,
+             parsed.publish_date, utc_now(), wb.user.username,
+             json.dumps(parsed.counts, sort_keys=True), len(parsed.entries),
+             parsed.name_count, prev["id"] if prev else None)).lastrowid
+        rows = []
+        seen: set[str] = set()
+        for i, e in enumerate(parsed.entries):
+            if i % 5000 == 0 and is_cancelled(cancel):
+                raise Cancelled("list import cancelled; nothing was kept")
+            eid = e.entry_id
+            if eid in seen:  # a list repeating a key: keep the first, say nothing lost
+                eid = f"{eid}#{i}"
+            seen.add(eid)
+            rows.append((sid, eid, e.list_code, e.agency, e.name,
+                         json.dumps(e.alt_names, ensure_ascii=False),
+                         json.dumps(e.countries, ensure_ascii=False),
+                         entry_to_json(e), e.content_hash))
+        w.conn.executemany(
+            "insert into list_entry (snapshot_id, entry_id, list_code, agency, name,"
+            " alt_names, countries, data, content_hash) values (?,?,?,?,?,?,?,?,?)", rows)
+        diff = diff_snapshots(store, prev["id"], sid) if prev else None
+        info = {"snapshot_id": sid, "source": source, "format": parsed.format,
+                "file": Path(parsed.path).name, "sha256": parsed.sha256,
+                "files": json.loads(files_json), "publish_date": parsed.publish_date,
+                "counts": parsed.counts, "entries": len(parsed.entries),
+                "previous_id": prev["id"] if prev else None,
+                "diff": diff.as_dict() if diff else None}
+        w.audit("list_snapshot", sid, "import", None, info)
+    return Change("list_snapshot", sid, "import", info,
+                  extra={"diff": diff, "warnings": parsed.warnings})
+
+
+def current_snapshot(store: Store, source: str) -> Any:
+    return store.one("select * from list_snapshot where source = ? order by id desc limit 1",
+                     (source,))
+
+
+def current_snapshots(store: Store) -> list[dict[str, Any]]:
+    """The newest snapshot of every source (what screening uses). Read-only."""
+    return [dict(r) for r in store.all(
+        "select * from list_snapshot s where id = (select max(id) from list_snapshot t"
+        " where t.source = s.source) order by source")]
+
+
+def list_snapshots(store: Store) -> list[dict[str, Any]]:
+    return [dict(r) for r in store.all("select * from list_snapshot order by id desc")]
+
+
+def provenance(snap: dict[str, Any]) -> dict[str, Any]:
+    """What a result cites about a snapshot: id, source, file, date, hash."""
+    return {"snapshot_id": snap["id"], "source": snap["source"], "file": snap["file_name"],
+            "publish_date": snap["publish_date"], "imported_at": snap["imported_at"],
+            "sha256": snap["sha256"]}
+
+
+def diff_snapshots(store: Store, old_id: int, new_id: int) -> SnapshotDiff:
+    """Entries added, removed and changed (content hash differs). Read-only."""
+    old = dict(store.all("select entry_id, content_hash from list_entry where snapshot_id = ?",
+                         (old_id,)))
+    new = dict(store.all("select entry_id, content_hash from list_entry where snapshot_id = ?",
+                         (new_id,)))
+    return SnapshotDiff(
+        added=sorted(k for k in new if k not in old),
+        removed=sorted(k for k in old if k not in new),
+        changed=sorted(k for k in new if k in old and old[k] != new[k]))
+
+
+def load_entries(store: Store, snapshot_ids: list[int],
+                 entry_ids: list[str] | None = None) -> list[ListEntry]:
+    """Entries of the given snapshots (optionally only some), parsed back."""
+    if not snapshot_ids:
+        return []
+    marks = ",".join("?" * len(snapshot_ids))
+    sql = f"select data from list_entry where snapshot_id in ({marks})"
+    params: list[Any] = list(snapshot_ids)
+    if entry_ids is not None:
+        if not entry_ids:
+            return []
+        store.conn.execute("create temp table if not exists _want (entry_id text primary key)")
+        store.conn.execute("delete from _want")
+        store.conn.executemany("insert or ignore into _want values (?)",
+                               [(e,) for e in entry_ids])
+        sql += " and entry_id in (select entry_id from _want)"
+    return [entry_from_json(r[0]) for r in store.all(sql + " order by id", params)]
+
+
+class IndexCache:
+    """The match index over the current snapshots, rebuilt only when the set
+    of current snapshots changes. Thread-safe; one per store path."""
+
+    _lock = threading.Lock()
+    _cache: dict[tuple[str, tuple[int, ...]], MatchIndex] = {}
+
+    @classmethod
+    def get(cls, store: Store) -> tuple[MatchIndex, list[dict[str, Any]]]:
+        snaps = current_snapshots(store)
+        key = (str(store.path), tuple(s["id"] for s in snaps))
+        with cls._lock:
+            idx = cls._cache.get(key)
+        if idx is None:
+            idx = MatchIndex.build(load_entries(store, [s["id"] for s in snaps]))
+            with cls._lock:
+                # keep one index per database: old snapshot sets are garbage
+                for k in [k for k in cls._cache if k[0] == key[0]]:
+                    del cls._cache[k]
+                cls._cache[key] = idx
+        return idx, snaps
