@@ -15,6 +15,7 @@ with ``@migration("area_0001_name")`` in their own module and are imported in
 from __future__ import annotations
 
 import importlib
+import sqlite3
 
 from sqlite_utils.migrations import Migrations
 
@@ -263,6 +264,34 @@ def known_names() -> list[str]:
     return [m.name for m in migrations._migrations]
 
 
+def _newer_error(path, unknown: list[str]) -> NewerDatabaseError:
+    return NewerDatabaseError(
+        f"{path} was written by a newer version of the workbench "
+        f"(it has schema changes this version does not know: "
+        f"{', '.join(unknown)}). Open it with that version or newer; "
+        f"nothing was changed.")
+
+
+def refuse_newer(path) -> None:
+    """Raise NewerDatabaseError when the file at `path` has migrations this
+    build does not know. Reads with a plain connection (no journal-mode
+    switch), so a refused file is not modified. Other problems are left to
+    the normal open."""
+    known = known_names()
+    conn = sqlite3.connect(str(path))
+    try:
+        rows = conn.execute(
+            "select name from _sqlite_migrations where migration_set = ?"
+            " order by rowid", (MIGRATION_SET,)).fetchall()
+    except sqlite3.Error:
+        return  # not ours, empty, locked or damaged: Store's open reports it
+    finally:
+        conn.close()
+    unknown = [r[0] for r in rows if r[0] not in known]
+    if unknown:
+        raise _newer_error(path, unknown)
+
+
 def migrate(store: Store) -> list[str]:
     """Apply pending migrations; return their names.
 
@@ -275,11 +304,7 @@ def migrate(store: Store) -> list[str]:
     applied = [m.name for m in migrations.applied(db)]
     unknown = [n for n in applied if n not in known]
     if unknown:
-        raise NewerDatabaseError(
-            f"{store.path} was written by a newer version of the workbench "
-            f"(it has schema changes this version does not know: "
-            f"{', '.join(unknown)}). Open it with that version or newer; "
-            f"nothing was changed.")
+        raise _newer_error(store.path, unknown)
     pending = [m.name for m in migrations.pending(db)]
     if not pending:
         return []

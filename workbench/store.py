@@ -60,6 +60,12 @@ class Store:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self.backup_before_migration: Path | None = None
+        if migrate and self.path.exists():
+            from .schema import refuse_newer
+
+            # Before our own connection switches the file to WAL: a refused
+            # file is left byte-for-byte as it was.
+            refuse_newer(self.path)
         conn = self.conn  # opens and validates the file
         try:
             conn.execute("select count(*) from sqlite_master").fetchone()
@@ -69,7 +75,11 @@ class Store:
         if migrate:
             from .schema import migrate as _migrate
 
-            _migrate(self)
+            try:
+                _migrate(self)
+            except BaseException:
+                self.close()  # no connection (and -wal/-shm) left behind
+                raise
 
     # -- connections -------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
