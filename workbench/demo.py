@@ -10,11 +10,13 @@ customer relationship.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from . import items, licences, parties, shipments
 from .app import Workbench
 
+DEMO_LIST = Path(__file__).resolve().parent.parent / "resources" / "demo" / "entity_list_sample.csv"
 DEMO_USERS = (
     ("owner", "Demo owner", "admin"),
     ("olivia", "Olivia Officer", "officer"),
@@ -105,10 +107,12 @@ PARTIES: list[tuple[str, dict[str, Any]]] = [
     ("us", {"legal_name": "Cascade Research Computing Inc.", "kind": "research_lab",
             "hq_country": "US", "addresses": [{"street": "400 Pine Street", "city": "Seattle",
                                                "postcode": "98101", "state": "WA", "country": "US"}]}),
-    ("inspur", {"legal_name": "Inspur Electronic Information Industry Co., Ltd.", "kind": "company",
-                "hq_country": "CN", "names": ["浪潮电子信息产业股份有限公司"],
-                "addresses": [{"street": "1036 Langchao Road", "city": "Jinan", "country": "CN"}],
-                "notes": "Demo: a real company that appears on US lists, to show a screening hit."}),
+    ("dawning", {"legal_name": "Dawning Information Industry Co., Ltd.", "kind": "company",
+                 "hq_country": "CN", "names": ["曙光信息产业股份有限公司"],
+                 "addresses": [{"street": "36 Zhongguancun Software Park, Haidian", "city": "Beijing",
+                                "country": "CN"}],
+                 "notes": "Demo: a real company on the US Entity List (an alias of Sugon), "
+                          "so the screening demo shows a hit."}),
 ]
 OWNERSHIP = [("sgsub", "sgcloud", 60.0)]
 PARENTS = [("sgsub", "sgcloud")]
@@ -154,7 +158,7 @@ SHIPMENTS: list[dict[str, Any]] = [
     {"reference": "SO-2026-0010", "ship_date": "2026-09-15", "destination": "CN",
      "status": "draft", "end_use": "Server manufacturing",
      "lines": [("L20", 120, "6500.00")],
-     "parties": [("purchaser", "inspur"), ("end_user", "inspur")]},
+     "parties": [("purchaser", "dawning"), ("end_user", "dawning")]},
     {"reference": "SO-2026-0011", "ship_date": "2026-10-05", "destination": "MY",
      "status": "cleared", "end_use": "Teaching cluster for AI courses",
      "lines": [("L40S", 8, "8300.00")],
@@ -236,4 +240,10 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
         })
         made["licences"] += 1
         tick()
+    # A small Entity List sample so the demo shows real hits; screened once.
+    from .screening import results, snapshots
+
+    snapshots.import_list(wb, DEMO_LIST)
+    results.screen_all(wb)
+    made["list_snapshots"] = 1
     return made

@@ -27,7 +27,10 @@ migrations = Migrations(MIGRATION_SET)
 migration = migrations  # decorator alias: @migration(name="...")
 
 # Modules that register migrations of their own; imported before migrating.
-AREA_MODULES: list[str] = []
+AREA_MODULES: list[str] = [
+    "workbench.screening.snapshots",
+    "workbench.screening.results",
+]
 
 
 def _exec(db, sql: str) -> None:
