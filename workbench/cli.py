@@ -333,6 +333,11 @@ def users_deactivate(c: Ctx, username: str) -> None:
     c.out({"username": username, "active": False}, f"{username} can no longer sign in")
 
 
+from .screening.cli import register as _register_screening  # noqa: E402
+
+_register_screening(cli)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning known errors into one line + exit 1."""
     try:
