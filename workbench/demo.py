@@ -113,9 +113,18 @@ PARTIES: list[tuple[str, dict[str, Any]]] = [
                                 "country": "CN"}],
                  "notes": "Demo: a real company on the US Entity List (an alias of Sugon), "
                           "so the screening demo shows a hit."}),
+    ("bantian", {"legal_name": "Shenzhen Bantian Components Trading Co., Ltd.", "kind": "company",
+                 "hq_country": "CN", "names": ["深圳坂田元器件贸易有限公司"],
+                 "addresses": [{"street": "Bantian Huawei Base, Longgang District",
+                                "city": "Shenzhen", "country": "CN"}],
+                 "notes": "Demo: an invented trading company at a listed company's address "
+                          "(a possible front)."}),
+    ("shuguang", {"legal_name": "Beijing Zhongke Cloud Services Co., Ltd.", "kind": "company",
+                  "hq_country": "CN", "addresses": [{"city": "Beijing", "country": "CN"}],
+                  "notes": "Demo: invented; owned 55% by a listed company."}),
 ]
-OWNERSHIP = [("sgsub", "sgcloud", 60.0)]
-PARENTS = [("sgsub", "sgcloud")]
+OWNERSHIP = [("sgsub", "sgcloud", 60.0), ("shuguang", "dawning", 55.0)]
+PARENTS = [("sgsub", "sgcloud"), ("shuguang", "dawning")]
 
 SHIPMENTS: list[dict[str, Any]] = [
     {"reference": "SO-2026-0001", "ship_date": "2026-02-10", "destination": "DE",

@@ -184,3 +184,30 @@ def test_no_snapshot_gives_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no list snapshot"):
         R.screen_parties(w, [pid])
     w.close()
+
+
+def test_fronts_shared_address_and_aggregated_ownership(wb) -> None:
+    from workbench.screening.fronts import all_front_flags
+
+    listed = parties.find_party(wb.store, "Dawning Information Industry Co., Ltd.")
+    mid = parties.save_party(wb, {"legal_name": "Middle Holding Ltd", "kind": "company",
+                                  "owners": [{"owner_id": listed, "percent": 100}]}).id
+    # 30% directly + 100% × 30% through Middle Holding = 60% aggregated
+    target = parties.save_party(wb, {"legal_name": "Quiet Trading Ltd", "kind": "company",
+                                     "owners": [{"owner_id": listed, "percent": 30},
+                                                {"owner_id": mid, "percent": 30}]}).id
+    # 60% of 60% = 36%: below the 50% line
+    half = parties.save_party(wb, {"legal_name": "Partial Holding Ltd", "kind": "company",
+                                   "owners": [{"owner_id": listed, "percent": 60}]}).id
+    below = parties.save_party(wb, {"legal_name": "Far Away Ltd", "kind": "company",
+                                    "owners": [{"owner_id": half, "percent": 60}]}).id
+    R.screen_all(wb)
+    flags = all_front_flags(wb.store)
+    own = [f for f in flags.get(target, []) if f.kind == "ownership"]
+    assert own and own[0].percent == pytest.approx(60.0)
+    assert "Middle Holding Ltd" in own[0].detail and "Dawning" in own[0].detail
+    assert not [f for f in flags.get(below, []) if f.kind == "ownership"]
+    bantian = parties.find_party(wb.store, "Shenzhen Bantian Components Trading Co., Ltd.")
+    addr = [f for f in flags[bantian] if f.kind == "address"]
+    assert addr and addr[0].list_name == "Huawei Technologies Co., Ltd."
+    assert R.latest_fronts(wb.store, target)[0]["kind"] == "ownership"

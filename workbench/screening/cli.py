@@ -158,7 +158,8 @@ def register(cli: click.Group) -> None:
                     finish()
             data = {"run_id": raw["run_id"], "snapshots": raw["snapshots"],
                     "results": [{"id": r["party_id"], "query": r["names"][0],
-                                 "names": r["names"], "hits": r["hits"]}
+                                 "names": r["names"], "hits": r["hits"],
+                                 "fronts": r["fronts"]}
                                 for r in raw["results"]]}
 
         def text() -> str:
@@ -169,6 +170,8 @@ def register(cli: click.Group) -> None:
                 hits = r["hits"]
                 if not hits and (name or party_id):
                     lines.append(f"{r['query']}: no hits")
+                for f in r.get("fronts", []):
+                    lines.append(f"{r['query']}: possible front ({f['kind']}): {f['detail']}")
                 for h in hits:
                     status = f" [{h['status']}]" if "status" in h else ""
                     lines.append(f"{r['query']}: {h['score']:.0f} {h['entry_id']} "
@@ -207,6 +210,23 @@ def register(cli: click.Group) -> None:
                "hits": sum(len(r["hits"]) for r in raw["results"]), "open_hits": len(open_)},
               f"Re-screened {len(raw['results'])} parties: "
               f"{sum(len(r['hits']) for r in raw['results'])} hits, {len(open_)} need a decision")
+
+    @cli.command("fronts")
+    @pass_ctx
+    def fronts_cmd(c: Ctx) -> None:
+        """Parties that share contact details with a list entry or are owned 50%+
+        (aggregated, through chains) by listed parties."""
+        from workbench.parties import get_party
+
+        from .fronts import all_front_flags
+
+        store = c.workbench().store
+        flags = all_front_flags(store)
+        data = [{"party_id": pid, "party": get_party(store, pid)["legal_name"],
+                 "flags": [f.as_dict() for f in fl]} for pid, fl in flags.items()]
+        c.out(data, lambda: "\n".join(
+            f"{d['party']} (party {d['party_id']}): {f['kind']}: {f['detail']}"
+            for d in data for f in d["flags"]) or "no possible fronts")
 
     @cli.command("hits")
     @pass_ctx

@@ -74,6 +74,7 @@ create table screening_party_run (
   party_id integer not null references party(id),
   names_hash text not null,
   hits integer not null,
+  fronts text not null default '[]',
   primary key (party_id, run_id)
 ) strict;
 create table hit_decision (
@@ -209,8 +210,8 @@ def _record_run(wb: Workbench, scope: str, subject: str, snaps: list[dict[str, A
 
 def _store_party_hits(wb: Workbench, run_id: int, party_id: int, shipment_id: int | None,
                       names: list[str], nh: str, hits: list[Hit],
-                      snap_of: dict[str, dict[str, Any]], carry_forward: bool = False
-                      ) -> list[dict[str, Any]]:
+                      snap_of: dict[str, dict[str, Any]], carry_forward: bool = False,
+                      fronts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     today = _dt.date.today().isoformat()
     out = []
     for h in hits:
@@ -246,8 +247,10 @@ def _store_party_hits(wb: Workbench, run_id: int, party_id: int, shipment_id: in
                 " and entry_id not in (select entry_id from temp._rescreen_touched)",
                 (run_id, prev, party_id, nh)).rowcount
     wb.store.conn.execute(
-        "insert into screening_party_run (run_id, party_id, names_hash, hits) values (?,?,?,?)",
-        (run_id, party_id, nh, len(hits) + max(carried, 0)))
+        "insert into screening_party_run (run_id, party_id, names_hash, hits, fronts)"
+        " values (?,?,?,?,?)",
+        (run_id, party_id, nh, len(hits) + max(carried, 0),
+         json.dumps(fronts or [], ensure_ascii=False)))
     return out
 
 
@@ -273,7 +276,12 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
         raise ValidationError(FieldError(
             "lists", "no list snapshot has been imported yet; import a list file first "
                      "(Lists page, or `workbench lists import FILE`)"))
+    from .fronts import front_flags, listed_party_ids
+
+    full_index, _ = IndexCache.get(wb.store)
+    listed = listed_party_ids(wb.store)
     results = []
+    n_fronts = 0
     with wb.writing() as w:
         run_id = _record_run(wb, scope, subject, snaps, thr)
         carry = carry_forward_except is not None
@@ -293,15 +301,18 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
             names, country, address, nh = _party_query(wb.store, pid)
             hits = index.screen(names, country=country, address=address, threshold=thr)
             snap_of = _snapshot_by_entry(wb.store, snaps, hits)
+            flags = [f.as_dict() for f in front_flags(wb.store, pid, index=full_index,
+                                                      listed=listed)]
+            n_fronts += bool(flags)
             stored = _store_party_hits(wb, run_id, pid, shipment_id, names, nh, hits, snap_of,
-                                       carry_forward=carry)
+                                       carry_forward=carry, fronts=flags)
             total_hits += len(stored)
-            results.append({"party_id": pid, "names": names, "hits": stored})
+            results.append({"party_id": pid, "names": names, "hits": stored, "fronts": flags})
         w.conn.execute("update screening_run set parties = ?, hits = ? where id = ?",
                        (len(party_ids), total_hits, run_id))
         w.audit("screening_run", run_id, "screen", None,
                 {"scope": scope, "subject": subject, "parties": len(party_ids),
-                 "hits": total_hits, "snapshots": [provenance(s) for s in snaps],
+                 "hits": total_hits, "possible_fronts": n_fronts, "snapshots": [provenance(s) for s in snaps],
                  "threshold": thr})
     if progress:
         progress(len(party_ids), len(party_ids))
@@ -382,6 +393,13 @@ def latest_hits(store: Store, party_id: int) -> list[dict[str, Any]]:
         d["decision"] = dict(dec) if dec else None
         out.append(d)
     return out
+
+
+def latest_fronts(store: Store, party_id: int) -> list[dict[str, Any]]:
+    """Front flags recorded by the party's latest screening (read-only)."""
+    row = store.one("select fronts from screening_party_run where party_id = ?"
+                    " order by run_id desc limit 1", (party_id,))
+    return json.loads(row[0]) if row else []
 
 
 def open_hits(store: Store) -> list[dict[str, Any]]:
