@@ -72,6 +72,29 @@ def register(cli: click.Group) -> None:
 
         c.out(info, text)
 
+    @lists_group.command("download")
+    @click.option("--url", help="Download from this address (default: the configured one).")
+    @click.option("--save-url", is_flag=True, help="Remember --url as the address to use.")
+    @pass_ctx
+    def lists_download(c: Ctx, url: str | None, save_url: bool) -> None:
+        """Download the latest Consolidated Screening List and import it."""
+        from .download import download_latest, set_csl_url
+        from .results import rescreen_after_import
+
+        wb = c.signed_in()
+        if url and save_url:
+            set_csl_url(wb, url)
+        cb, finish = progress_bar("Downloading")
+        try:
+            ch = download_latest(wb, url=url, progress=cb)
+        finally:
+            finish()
+        rr = rescreen_after_import(wb, ch.id)
+        info = dict(ch.record or {}, rescreen={"new_hits": len(rr["new_hits"]),
+                                               "gone": len(rr["gone"])})
+        c.out(info, f"Snapshot {ch.id}: {info['file']}, {info['entries']} entries; "
+                    f"{len(rr['new_hits'])} new hits, {len(rr['gone'])} gone")
+
     @lists_group.command("show")
     @click.option("--all", "show_all", is_flag=True, help="Every snapshot, not only current ones.")
     @pass_ctx
