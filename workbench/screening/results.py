@@ -260,7 +260,8 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
                    progress: Callable[[int, int | None], None] | None = None,
                    cancel: Any = None, index: MatchIndex | None = None,
                    snaps: list[dict[str, Any]] | None = None,
-                   carry_forward_except: Sequence[str] | None = None) -> dict[str, Any]:
+                   carry_forward_except: Sequence[str] | None = None,
+                   fronts_index: MatchIndex | None = None) -> dict[str, Any]:
     """Screen stored parties and record the run and its hits.
 
     Side effects: one transaction (run, hits, per-party record, one audit
@@ -278,7 +279,7 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
                      "(Lists page, or `workbench lists import FILE`)"))
     from .fronts import front_flags, listed_party_ids
 
-    full_index, _ = IndexCache.get(wb.store)
+    full_index = fronts_index or IndexCache.get(wb.store)[0]
     listed = listed_party_ids(wb.store)
     results = []
     n_fronts = 0
@@ -429,7 +430,13 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     snap = store.one("select * from list_snapshot where id = ?", (new_snapshot_id,))
     if snap is None:
         raise NotFound(f"snapshot {new_snapshot_id} does not exist")
-    full, snaps = IndexCache.get(store)
+    # A warm index from before the import scores the changed entries with
+    # the same word statistics; rebuilding the whole index first would cost
+    # seconds for nothing. Without one (a fresh process) build it.
+    full = IndexCache.peek(store)
+    snaps = current_snapshots(store)
+    if full is None:
+        full, snaps = IndexCache.get(store)
     if snap["previous_id"] is None:
         diff_added = [r[0] for r in store.all(
             "select entry_id from list_entry where snapshot_id = ?", (new_snapshot_id,))]
@@ -442,7 +449,7 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     result = screen_parties(wb, pids, scope="rescreen",
                             subject=f"snapshot {new_snapshot_id} ({len(diff_added)} new or "
                                     f"changed, {len(removed)} removed)",
-                            index=small, snaps=snaps,
+                            index=small, snaps=snaps, fronts_index=full,
                             carry_forward_except=[*diff_added, *removed], **kw)
     gone = []
     if removed:

@@ -249,6 +249,17 @@ class IndexCache:
     _cache: dict[tuple[str, tuple[int, ...]], MatchIndex] = {}
 
     @classmethod
+    def peek(cls, store: Store) -> MatchIndex | None:
+        """Whatever index is cached for this database, even if a newer
+        snapshot has arrived since (its word statistics are still good for
+        scoring an index of just the changed entries)."""
+        with cls._lock:
+            for (path, _), idx in cls._cache.items():
+                if path == str(store.path):
+                    return idx
+        return None
+
+    @classmethod
     def get(cls, store: Store) -> tuple[MatchIndex, list[dict[str, Any]]]:
         snaps = current_snapshots(store)
         key = (str(store.path), tuple(s["id"] for s in snaps))
