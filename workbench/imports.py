@@ -5,22 +5,26 @@ synonyms); :data:`COLUMNS` is the single description of them, from which the
 template (:func:`write_template`) and ``docs/import-columns.md``
 (:func:`columns_markdown`) are generated so they cannot drift.
 
-How an import runs (:func:`import_file`):
+How an import runs (:func:`import_file`): ONE transaction (BEGIN IMMEDIATE,
+and a savepoint inside it) holds everything. Every row is read once, merged
+with the existing record when there is one, and validated with the core's
+``normalise_*`` function; names of parents, owners, items and parties are
+resolved, and ownership/parent cycles refused as ``parties.save_party`` would.
+Each problem becomes a :class:`RowError` naming the row as the user sees it
+(header = row 1) and the user's column. A good row is written at once with its
+audit event (before and after); after the first bad row, unless
+``good_only``, rows are only checked. At the end, when any row was bad and
+``good_only`` is off, the savepoint is rolled back: nothing was written.
+Otherwise one summary event ``import`` (file name, SHA-256, kind, counts) is
+appended and the transaction commits. A cancel, a crash or a kill leaves
+nothing behind (SQLite rolls back the open transaction).
 
-1. **Check** (no writes): every row is read, merged with the existing record
-   when there is one, and validated with the core's ``normalise_*`` function;
-   names of parents, owners, items and parties are resolved; ownership and
-   parent cycles are looked for. Every problem becomes a :class:`RowError`
-   naming the row as the user sees it (header = row 1) and the user's column.
-2. **Write**, only when no row is bad or ``good_only`` was asked for: ONE
-   transaction holds every record, each record's audit event (before and
-   after), and one summary event ``import`` naming the file, its SHA-256, the
-   kind and the counts. A cancel, a crash or a kill leaves nothing behind.
-
-Parties and items are streamed twice from the file (once to check, once to
-write), so memory stays flat for 100,000 rows; shipments are grouped by
-reference (rows sharing a reference form one shipment, wherever they are in
-the file), so a shipments file is held in memory while it is checked.
+Parties and items stream (memory stays flat for 100,000 rows: only names seen
+so far, for duplicate and reference checks, are kept); parties are written
+with a bulk path that does the same writes and audit events as
+``save_party`` without its extra reads. Shipments are grouped by reference
+(rows sharing a reference form one shipment, wherever they are in the file),
+so a shipments file is held in memory while it is checked.
 
 Updating: a record that exists already (same party legal name; same item
 model + manufacturer; same shipment reference) is updated when
@@ -43,8 +47,8 @@ from . import audit, items as _items, parties as _parties, shipments as _ships
 from .app import Workbench
 from .errors import FieldError, PermissionDenied, ValidationError, WorkbenchError
 from .store import utc_now
-from .tables import Row, Table, TableError, normalise_header, open_table, sha256_file
-from .values import blank, detect_script
+from .tables import Row, TableError, normalise_header, open_table, sha256_file
+from .values import blank
 
 KINDS = ("parties", "items", "shipments")
 ProgressFn = Callable[[int, "int | None"], None]
@@ -432,10 +436,6 @@ class _Progress:
             self.fn(self.done, max(self.done, self.total or 0))
 
 
-class _Abort(Exception):
-    """Internal: roll the write transaction back (errors found while writing)."""
-
-
 # --------------------------------------------------------------------------
 # Parties
 # --------------------------------------------------------------------------
@@ -474,9 +474,10 @@ def _party_data(c: _Cells, before: dict[str, Any] | None,
     refs: dict[str, Any] = {"parent": None, "owners": [], "uscc_index": None,
                             "parent_set": c.has("parent"), "owners_set": c.has("owner")}
     if c.has("other_names") or before is None:
+        # Keep the kind (former, trade …) of names the party had already;
+        # normalise_party picks local/alias by script for new ones.
         old_kinds = {n["name"].casefold(): n["kind"] for n in (before or {}).get("names", [])}
-        data["names"] = [{"name": n, "kind": old_kinds.get(n.casefold())
-                          or ("alias" if detect_script(n) in ("Latin", "") else "local")}
+        data["names"] = [{"name": n, "kind": old_kinds.get(n.casefold())}
                          for n in _split(c.get("other_names"))]
     if any(c.has(a) for a in _ADDRESS_COLS) or before is None:
         old = (before or {}).get("addresses") or []
@@ -512,6 +513,7 @@ def _party_data(c: _Cells, before: dict[str, Any] | None,
         refs["parent"] = name or None
         data["ultimate_parent_id"] = (_placeholder_ids([name], placeholders)[0]
                                       if name else None)
+        refs["parent_ph"] = data["ultimate_parent_id"]
     elif before is None:
         data["ultimate_parent_id"] = None
     if c.has("owner") or c.has("owner_percent"):
@@ -536,6 +538,7 @@ def _party_data(c: _Cells, before: dict[str, Any] | None,
     elif before is None:
         data["owners"] = []
     refs["placeholders"] = placeholders
+    refs["shown"] = {n.casefold(): n for n in [*refs["owners"], refs["parent"] or ""] if n}
     return data, refs
 
 
@@ -644,88 +647,59 @@ def _write_party(conn, rec: dict[str, Any], pid: int | None, now: str) -> int:
     return pid
 
 
-def _find_cycles(edges: dict[Any, set[Any]]) -> set[Any]:
-    """Nodes that lie on a cycle (Tarjan's strongly connected components,
-    iterative so a long ownership chain cannot overflow the stack)."""
-    index: dict[Any, int] = {}
-    low: dict[Any, int] = {}
-    on: set[Any] = set()
-    stack: list[Any] = []
-    out: set[Any] = set()
-    counter = 0
-    for root in list(edges):
-        if root in index:
-            continue
-        work = [(root, iter(edges.get(root, ())))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            node, it = work[-1]
-            advanced = False
-            for nxt in it:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = counter
-                    counter += 1
-                    stack.append(nxt)
-                    on.add(nxt)
-                    work.append((nxt, iter(edges.get(nxt, ()))))
-                    advanced = True
-                    break
-                if nxt in on:
-                    low[node] = min(low[node], index[nxt])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    n = stack.pop()
-                    on.discard(n)
-                    comp.append(n)
-                    if n == node:
-                        break
-                if len(comp) > 1 or node in edges.get(node, ()):
-                    out.update(comp)
-    return out
-
-
 class _PartyImport:
-    """Check then write a parties file (see the module docstring)."""
+    """Check and write a parties file in one pass inside the transaction.
 
-    def __init__(self, wb: Workbench, report: ImportReport, mapping: dict[str, str],
-                 update_existing: bool):
+    Each good row is written as soon as it is checked (so the file is read
+    once and no record is held); after the first bad row, unless
+    ``good_only``, rows are only checked, since the savepoint will be rolled
+    back anyway. A row naming a parent or owner further down the file waits
+    in ``deferred`` until that party exists.
+    """
+
+    def __init__(self, wb: Workbench, w, report: ImportReport, mapping: dict[str, str],
+                 update_existing: bool, good_only: bool):
         self.wb = wb
-        self.conn = wb.store.conn
+        self.w = w
+        self.conn = w.conn
         self.report = report
         self.mapping = mapping
+        self.header_of = {c: h for h, c in mapping.items()}
         self.update_existing = update_existing
+        self.good_only = good_only
         self.bad: set[int] = set()
         self.skip: set[int] = set()
-        # casefolded legal name → row, for good and bad rows of the file
-        self.file_rows: dict[str, int] = {}
-        self.existing: dict[int, int] = {}  # row → existing party id
-        self.row_key: dict[int, str] = {}  # row → casefolded legal name
-        # rows that name a parent or owners: row → (key, [(column, name)])
-        self.refs: dict[int, tuple[str, list[tuple[str, str]], bool, bool]] = {}
+        self.file_rows: dict[str, int] = {}  # casefolded legal name → first row
+        self.bad_keys: dict[str, int] = {}  # names of bad rows → row
+        self.created: dict[str, int] = {}  # names created by this import → id
+        self.deferred: list[tuple[int, str, dict[str, Any], dict[str, Any],
+                                  dict[str, Any] | None]] = []
+        self.unchecked_refs: list[tuple[int, str, str]] = []  # (row, column, name)
+        self.now = utc_now()
 
-    # -- check ------------------------------------------------------------
+    @property
+    def writing(self) -> bool:
+        return self.good_only or not self.report.errors
+
+    def _fail(self, rn: int, key: str, errs: list[RowError]) -> None:
+        self.bad.add(rn)
+        if key:
+            self.bad_keys.setdefault(key, rn)
+        self.report.errors.extend(errs)
+
     def check_row(self, row: Row) -> None:
         rep = self.report
         errs = _row_cell_errors(row, self.mapping)
         c = _Cells(row, self.mapping)
         name = _text(c.get("legal_name"))
         key = name.casefold()
-        pid = _existing_party(self.conn, name)
         if key and key in self.file_rows:
             errs.append(c.error("legal_name", f"the same legal name as row "
                                 f"{self.file_rows[key]}; put each party on one row"))
+            key = ""  # the first row owns the name
         elif key:
             self.file_rows[key] = row.number
-            self.row_key[row.number] = key
+        pid = _existing_party(self.conn, name) if key else None
         if pid is not None and not self.update_existing:
             self.skip.add(row.number)
             rep.notices.append(c.error("legal_name", "exists already; not updated "
@@ -736,210 +710,169 @@ class _PartyImport:
         data, refs = _party_data(c, before, errs)
         if pid is not None:
             data["id"] = pid
-            self.existing[row.number] = pid
+        rec = None
         try:
-            _parties.normalise_party(data)
+            rec = _parties.normalise_party(data)
         except ValidationError as e:
             errs.extend(_map_validation(
                 c, e, lambda p: _party_field_column(p, refs), _party_rewrite))
-        named = []
-        if refs["parent"]:
-            if refs["parent"].casefold() == key:
-                errs.append(c.error("parent", "a party cannot be its own parent"))
-            named.append(("parent", refs["parent"]))
+        if refs["parent"] and refs["parent"].casefold() == name.casefold():
+            errs.append(c.error("parent", "a party cannot be its own parent"))
         for o in refs["owners"]:
-            if o.casefold() == key:
+            if o.casefold() == name.casefold():
                 errs.append(c.error("owner", "a party cannot own itself", o))
-            named.append(("owner", o))
-        if named or (pid is not None and (refs["parent_set"] or refs["owners_set"])):
-            self.refs[row.number] = (key, named, refs["parent_set"], refs["owners_set"])
         if errs:
-            self.bad.add(row.number)
-            rep.errors.extend(errs)
-
-    def check_links(self) -> None:
-        """Resolve parent/owner names and look for cycles, over the file and
-        the database together. Rows that point at a bad row are bad too when
-        only good rows are imported (else they would dangle)."""
-        if not self.refs:
+            self._fail(row.number, key, errs)
             return
-        rep = self.report
-        good_keys = {k for k, r in self.file_rows.items() if r not in self.bad}
-        db_cache: dict[str, int | None] = {}
+        if not self.writing:
+            # Nothing will be written; still say when a name points nowhere.
+            for col, names in (("parent", [refs["parent"]] if refs["parent"] else []),
+                               ("owner", refs["owners"])):
+                for n in names:
+                    self.unchecked_refs.append((row.number, col, n))
+            return
+        ids = self._resolve(refs)
+        if ids is None:
+            self.deferred.append((row.number, key, rec, refs, before))
+            return
+        if isinstance(ids, RowError):
+            self._fail(row.number, key, [ids])
+            return
+        self._write(row.number, key, rec, refs, before, ids)
 
-        def db_id(name: str) -> int | None:
+    def _resolve(self, refs: dict[str, Any], final: bool = False,
+                 rn: int = 0) -> dict[int, int] | RowError | None:
+        """placeholder → id; None while a name may still come later in the
+        file; a RowError when it never will."""
+        out: dict[int, int] = {}
+        for k, ph in refs["placeholders"].items():
+            shown = refs["shown"].get(k, k)
+            real = self.created.get(k)
+            if real is None:
+                real = _parties.find_party(self.wb.store, shown)
+            if real is None:
+                col = "parent" if ph == refs.get("parent_ph") else "owner"
+                if k in self.bad_keys:
+                    return RowError(rn, self.header_of.get(col, col), shown,
+                                    f"{shown!r} is on row {self.bad_keys[k]}, which is "
+                                    f"not imported")
+                if final:
+                    return RowError(rn, self.header_of.get(col, col), shown,
+                                    f"no party named {shown!r} exists or is in this file")
+                return None
+            out[ph] = real
+        return out
+
+    def _write(self, rn: int, key: str, rec: dict[str, Any], refs: dict[str, Any],
+               before: dict[str, Any] | None, ids: dict[int, int]) -> None:
+        rep = self.report
+        pid = before["id"] if before is not None else None
+        rec = dict(rec)
+        if rec.get("ultimate_parent_id") is not None and rec["ultimate_parent_id"] < 0:
+            rec["ultimate_parent_id"] = ids[rec["ultimate_parent_id"]]
+        rec["owners"] = [{**o, "owner_id": ids.get(o["owner_id"], o["owner_id"])}
+                         for o in rec["owners"]]
+        problem = self._link_problem(pid, rec)
+        if problem is not None:
+            col, value, reason = problem
+            self._fail(rn, key, [RowError(rn, self.header_of.get(col, col), value, reason)])
+            return
+        if before is not None:
+            if _same_record(before, _party_after(pid, before["version"], rec)):
+                rep.unchanged += 1
+                return
+        pid = _write_party(self.conn, rec, pid, self.now)
+        after = _party_after(pid, 1 if before is None else before["version"] + 1, rec)
+        self.w.audit("party", pid, "create" if before is None else "update", before, after)
+        if before is None:
+            rep.created += 1
+            if key:
+                self.created[key] = pid
+        else:
+            rep.updated += 1
+
+    def _link_problem(self, pid: int | None, rec: dict[str, Any]
+                      ) -> tuple[str, str, str] | None:
+        """What ``parties._check_links`` refuses, on ids: the same owner twice
+        (two names of one party), owning oneself, and cycles through the
+        database as it stands (rows written so far included)."""
+        ids = [o["owner_id"] for o in rec["owners"]]
+        if len(set(ids)) != len(ids):
+            return ("owner", "", "two of these names are the same party")
+        if pid is None:
+            return None  # nothing can be below a party that does not exist yet
+        if pid in ids:
+            return ("owner", "", "a party cannot own itself")
+        if ids:
+            below = {r[0] for r in self.conn.execute("""
+                with recursive down(id) as (
+                  select owned_id from ownership where owner_id = ?
+                  union select o.owned_id from ownership o join down d on o.owner_id = d.id)
+                select id from down""", (pid,))}
+            for o in ids:
+                if o in below:
+                    name = self.conn.execute("select legal_name from party where id = ?",
+                                             (o,)).fetchone()[0]
+                    return ("owner", name, f"{name} is owned (directly or through "
+                            f"others) by this party; an ownership cycle is refused")
+        parent = rec["ultimate_parent_id"]
+        if parent is not None:
+            chain = [r[0] for r in self.conn.execute("""
+                with recursive up(id, depth) as (
+                  select ultimate_parent_id, 1 from party where id = ?
+                  union all select p.ultimate_parent_id, depth + 1 from party p
+                    join up on p.id = up.id where up.depth < 100)
+                select id from up where id is not null""", (parent,))]
+            if parent == pid or pid in chain:
+                return ("parent", "", "that parent is already below this party; a "
+                        "cycle is refused")
+        return None
+
+    def end(self) -> None:
+        """Write the rows that waited for a party further down the file, and
+        report names that point nowhere."""
+        rep = self.report
+        if not self.writing:
+            for rn, _, _, refs, _ in self.deferred:
+                for k, n in refs["shown"].items():
+                    col = ("parent" if refs["parent"] and k == refs["parent"].casefold()
+                           else "owner")
+                    self.unchecked_refs.append((rn, col, n))
+            self.deferred = []
+        for rn, col, name in self.unchecked_refs:
             k = name.casefold()
-            if k not in db_cache:
-                db_cache[k] = _parties.find_party(self.wb.store, name)
-            return db_cache[k]
-
-        # Resolve names; repeat because a row made bad can strand others.
-        changed = True
-        while changed:
-            changed = False
-            for rn, (key, named, _, _) in self.refs.items():
-                if rn in self.bad or rn in self.skip:
-                    continue
-                for col, name in named:
-                    k = name.casefold()
-                    if k in good_keys or db_id(name) is not None:
-                        continue
-                    if k in self.file_rows:
-                        reason = (f"{name!r} is on row {self.file_rows[k]}, which is not "
-                                  f"imported")
-                    else:
-                        reason = (f"no party named {name!r} exists or is in this file")
-                    rep.errors.append(RowError(rn, self._header(col), name, reason))
-                    self.bad.add(rn)
-                    good_keys.discard(key)
-                    changed = True
-                    break
-
-        # Cycles: a graph over the file's parties (by name) and the database's
-        # (by id); the file's edges replace the database's for its parties.
-        id_key = {pid: self.row_key.get(rn) for rn, pid in self.existing.items()}
-        node = lambda pid: id_key.get(pid) or ("id", pid)  # noqa: E731
-        for kind, sql in (("owner", "select owned_id, owner_id from ownership"),
-                          ("parent", "select id, ultimate_parent_id from party"
-                                     " where ultimate_parent_id is not null")):
-            edges: dict[Any, set[Any]] = {}
-            replaced = {key for rn, (key, _, pset, oset) in self.refs.items()
-                        if (oset if kind == "owner" else pset)
-                        and rn not in self.bad and rn not in self.skip}
-            for a, b in self.conn.execute(sql):
-                na = node(a)
-                if na in replaced:
-                    continue
-                edges.setdefault(na, set()).add(node(b))
-            for rn, (key, named, _, _) in self.refs.items():
-                if rn in self.bad or rn in self.skip:
-                    continue
-                for col, name in named:
-                    if col != kind:
-                        continue
-                    k = name.casefold()
-                    target = k if k in self.file_rows else node(db_id(name))
-                    edges.setdefault(key, set()).add(target)
-            on_cycle = _find_cycles(edges)
-            if not on_cycle:
-                continue
-            what = "ownership" if kind == "owner" else "parent"
-            for rn, (key, named, _, _) in self.refs.items():
-                if key in on_cycle and rn not in self.bad and any(
-                        col == kind for col, _ in named):
-                    name = next(n for col, n in named if col == kind)
-                    rep.errors.append(RowError(
-                        rn, self._header(kind), name,
-                        f"this {what} makes a cycle (a party would own or be the "
-                        f"parent of itself through others); a cycle is refused"))
-                    self.bad.add(rn)
-
-    def _header(self, col: str) -> str:
-        for h, c in self.mapping.items():
-            if c == col:
-                return h
-        return col
-
-    # -- write ------------------------------------------------------------
-    def write(self, table: Table, w, progress: _Progress, cancel: CancelFn | None) -> None:
-        """Second pass over the file inside the transaction."""
-        store = self.wb.store
-        conn = w.conn
-        rep = self.report
-        now = utc_now()
-        created: dict[str, int] = {}  # casefolded legal name → id, this import
-        deferred: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any] | None]] = []
-
-        def resolve(refs: dict[str, Any]) -> dict[int, int] | None:
-            """placeholder id → real id, or None while one is not created yet."""
-            out = {}
-            for name, ph in refs["placeholders"].items():
-                real = created.get(name)
-                if real is None:
-                    real = _parties.find_party(store, name)
-                if real is None:
-                    return None
-                out[ph] = real
-            return out
-
-        def finish(data: dict[str, Any], refs: dict[str, Any],
-                   before: dict[str, Any] | None, ids: dict[int, int]) -> None:
-            d = dict(data)
-            if refs["placeholders"]:
-                if d.get("ultimate_parent_id") is not None and d["ultimate_parent_id"] < 0:
-                    d["ultimate_parent_id"] = ids[d["ultimate_parent_id"]]
-                d["owners"] = [{**o, "owner_id": ids.get(o["owner_id"], o["owner_id"])}
-                               for o in d.get("owners") or []]
-            rec = _parties.normalise_party(d)
-            pid = before["id"] if before is not None else None
-            if before is not None:
-                candidate = _party_after(pid, before["version"], rec)
-                if _same_record(before, candidate):
-                    rep.unchanged += 1
-                    return
-            pid = _write_party(conn, rec, pid, now)
-            after = _party_after(pid, 1 if before is None else before["version"] + 1, rec)
-            w.audit("party", pid, "create" if before is None else "update", before, after)
-            if before is None:
-                rep.created += 1
-                created[rec["legal_name"].casefold()] = pid
-            else:
-                rep.updated += 1
-
-        for row in table.rows():
-            if row.number % 256 == 0:
-                _check_cancel(cancel)
-            if row.is_blank():
-                continue
-            progress.step()
-            if row.number in self.bad or row.number in self.skip:
-                continue
-            c = _Cells(row, self.mapping)
-            name = _text(c.get("legal_name"))
-            pid = _existing_party(conn, name)
-            if (pid is not None) != (row.number in self.existing):
-                raise _Abort(f"row {row.number}: {name!r} was created or removed by "
-                             f"someone else while the file was checked; import again")
-            before = _parties.get_party(store, pid) if pid is not None else None
-            errs: list[RowError] = []
-            data, refs = _party_data(c, before, errs)
-            if pid is not None:
-                data["id"] = pid
-            ids = resolve(refs) if refs["placeholders"] else {}
-            if ids is None:
-                deferred.append((row.number, data, refs, before))
-                continue
-            finish(data, refs, before, ids)
-        # Rows naming a party further down the file: written once it exists.
-        while deferred:
+            if k not in self.file_rows and _parties.find_party(self.wb.store, name) is None:
+                rep.errors.append(RowError(rn, self.header_of.get(col, col), name,
+                                           f"no party named {name!r} exists or is in "
+                                           f"this file"))
+                self.bad.add(rn)
+        pending = self.deferred
+        while pending:
+            waiting = {key for _, key, _, _, _ in pending}
             left = []
-            for item in deferred:
-                rn, data, refs, before = item
-                ids = resolve(refs)
+            for item in pending:
+                rn, key, rec, refs, before = item
+                ids = self._resolve(refs, rn=rn)
+                if ids is None and not (set(refs["placeholders"]) & waiting):
+                    ids = self._resolve(refs, final=True, rn=rn)
                 if ids is None:
                     left.append(item)
+                elif isinstance(ids, RowError):
+                    self._fail(rn, key, [ids])
                 else:
-                    finish(data, refs, before, ids)
-            if len(left) == len(deferred):
-                raise _Abort(f"row {left[0][0]}: a parent or owner could not be found "
-                             f"while writing")
-            deferred = left
-        self._verify_no_cycles(conn)
+                    self._write(rn, key, rec, refs, before, ids)
+            if len(left) == len(pending):
+                for rn, key, _, _, _ in left:
+                    self._fail(rn, key, [RowError(
+                        rn, self.header_of.get("owner", "owner"), "",
+                        "its owners or parent wait on each other (a cycle); a "
+                        "cycle is refused")])
+                break
+            pending = left
+        self.deferred = []
 
-    def _verify_no_cycles(self, conn) -> None:
-        """Belt and braces: the database itself has no ownership cycle through
-        a party this import linked (the check above works on names)."""
-        if not self.refs:
-            return
-        row = conn.execute("""
-            with recursive down(start, id, depth) as (
-              select owner_id, owned_id, 1 from ownership
-              union all select d.start, o.owned_id, d.depth + 1 from ownership o
-                join down d on o.owner_id = d.id where d.depth < 64)
-            select start from down where start = id limit 1""").fetchone()
-        if row is not None:
-            raise _Abort("the import would create an ownership cycle; nothing was "
-                         "imported")
+    def skipped_rows(self) -> int:
+        return len(self.bad | self.skip)
 
 
 # --------------------------------------------------------------------------
@@ -987,19 +920,28 @@ def _item_column(path: str) -> str:
 
 
 class _ItemImport:
-    def __init__(self, wb: Workbench, report: ImportReport, mapping: dict[str, str],
-                 update_existing: bool):
+    """Items, one pass: each good row is written (through ``save_item``,
+    which joins the transaction) as soon as it is checked."""
+
+    def __init__(self, wb: Workbench, w, report: ImportReport, mapping: dict[str, str],
+                 update_existing: bool, good_only: bool):
         self.wb = wb
-        self.conn = wb.store.conn
+        self.w = w
+        self.conn = w.conn
         self.report = report
         self.mapping = mapping
         self.update_existing = update_existing
+        self.good_only = good_only
         self.bad: set[int] = set()
         self.skip: set[int] = set()
         self.seen: dict[tuple[str, str], int] = {}
-        self.existing: dict[int, int] = {}
+
+    @property
+    def writing(self) -> bool:
+        return self.good_only or not self.report.errors
 
     def check_row(self, row: Row) -> None:
+        rep = self.report
         errs = _row_cell_errors(row, self.mapping)
         c = _Cells(row, self.mapping)
         model, maker = _text(c.get("model")), _text(c.get("manufacturer"))
@@ -1009,59 +951,47 @@ class _ItemImport:
                                 f"{self.seen[key]}"))
         elif model:
             self.seen[key] = row.number
-        iid = _existing_item(self.conn, model, maker)
+        iid = _existing_item(self.conn, model, maker) if model else None
         if iid is not None and not self.update_existing:
             self.skip.add(row.number)
-            self.report.notices.append(c.error(
+            rep.notices.append(c.error(
                 "model", "exists already; not updated (updating existing records "
                 "was turned off)"))
             if not errs:
                 return
         before = _items.get_item(self.wb.store, iid) if iid is not None else None
+        data = _item_data(c, before)
         if iid is not None:
-            self.existing[row.number] = iid
+            data["id"] = iid
+        rec = None
         try:
-            _items.normalise_item(_item_data(c, before))
+            rec = _items.normalise_item(data)
         except ValidationError as e:
             errs.extend(_map_validation(c, e, _item_column))
         if errs:
             self.bad.add(row.number)
-            self.report.errors.extend(errs)
+            rep.errors.extend(errs)
+            return
+        if not self.writing:
+            return
+        if before is not None and rec is not None:
+            if _same_record(before, {**rec, "id": iid, "version": before["version"]}):
+                rep.unchanged += 1
+                return
+        # save_item joins this transaction (writing() nests) and appends the
+        # item's audit event; items are few, so its extra reads cost nothing
+        # worth a bulk path.
+        _items.save_item(self.wb, data)
+        if before is None:
+            rep.created += 1
+        else:
+            rep.updated += 1
 
-    def check_links(self) -> None:
+    def end(self) -> None:
         pass
 
-    def write(self, table: Table, w, progress: _Progress, cancel: CancelFn | None) -> None:
-        rep = self.report
-        for row in table.rows():
-            if row.number % 256 == 0:
-                _check_cancel(cancel)
-            if row.is_blank():
-                continue
-            progress.step()
-            if row.number in self.bad or row.number in self.skip:
-                continue
-            c = _Cells(row, self.mapping)
-            iid = _existing_item(w.conn, _text(c.get("model")), _text(c.get("manufacturer")))
-            if (iid is not None) != (row.number in self.existing):
-                raise _Abort(f"row {row.number}: the item was created by someone else "
-                             f"while the file was checked; import again")
-            before = _items.get_item(self.wb.store, iid) if iid is not None else None
-            data = _item_data(c, before)
-            if before is not None:
-                rec = _items.normalise_item(data)
-                cand = {**rec, "id": iid, "version": before["version"]}
-                if _same_record(before, cand):
-                    rep.unchanged += 1
-                    continue
-            # save_item joins this transaction (writing() nests) and appends
-            # the item's own audit event; items are few, so its extra reads
-            # cost nothing worth a bulk path.
-            _items.save_item(self.wb, data)
-            if before is None:
-                rep.created += 1
-            else:
-                rep.updated += 1
+    def skipped_rows(self) -> int:
+        return len(self.bad | self.skip)
 
 
 # --------------------------------------------------------------------------
@@ -1097,10 +1027,16 @@ def _comparable(col: str, v: Any) -> Any:
 
 
 class _ShipmentImport:
-    def __init__(self, wb: Workbench, report: ImportReport, mapping: dict[str, str],
-                 update_existing: bool):
+    """Shipments: rows are grouped by reference while the file is read (the
+    lines of one shipment may be anywhere in the file), then each shipment is
+    checked as a whole and written through ``save_shipment``."""
+
+    def __init__(self, wb: Workbench, w, report: ImportReport, mapping: dict[str, str],
+                 update_existing: bool, good_only: bool):
         self.wb = wb
-        self.conn = wb.store.conn
+        self.w = w
+        self.good_only = good_only
+        self.conn = w.conn
         self.report = report
         self.mapping = mapping
         self.update_existing = update_existing
@@ -1247,6 +1183,8 @@ class _ShipmentImport:
                 for rn in g.rows:
                     if rn not in self.bad:
                         self.skip.add(rn)
+                        if not self.good_only:
+                            continue
                         rep.notices.append(RowError(
                             rn, first.header_of.get("reference", "reference"),
                             g.reference, f"not imported: row {bad} of the same "
@@ -1254,6 +1192,9 @@ class _ShipmentImport:
                 continue
             self.ready.append((g, data, before))
         # The file is held by the groups now; nothing else is needed from it.
+
+    def skipped_rows(self) -> int:
+        return len(self.bad | self.skip)
 
     def _map(self, g: _Group, fe: FieldError) -> RowError:
         path = fe.field
@@ -1269,17 +1210,13 @@ class _ShipmentImport:
         rn = g.header.get(col, (None, g.first_row))[1]
         return g.cells[rn].error(col, fe.message)
 
-    def write(self, table: Table | None, w, progress: _Progress,
-              cancel: CancelFn | None) -> None:
+    def end(self) -> None:
+        self.check_links()
+        if self.report.errors and not self.good_only:
+            return
         rep = self.report
-        for n, (g, data, before) in enumerate(self.ready):
-            if n % 64 == 0:
-                _check_cancel(cancel)
-            progress.step(len(g.rows))
-            sid = _ships.find_shipment(self.wb.store, g.reference)
-            if (sid is None) != (before is None):
-                raise _Abort(f"shipment {g.reference} was created by someone else while "
-                             f"the file was checked; import again")
+        for g, data, before in self.ready:
+            sid = before["id"] if before is not None else None
             if before is not None:
                 rec = _ships.normalise_shipment(data)
                 cand = {**rec, "id": sid, "version": before["version"]}
@@ -1317,16 +1254,19 @@ def import_file(wb: Workbench, kind: str, path: str | os.PathLike[str], *,
     ``good_only`` is False, NOTHING is written (``report.written`` False).
     Otherwise the good rows are written in ONE transaction together with one
     audit event per record and a summary ``import`` event (file name,
-    SHA-256, kind, counts); a cancel (``cancel()`` returning True →
-    :class:`Cancelled`), an error or a crash rolls all of it back.
+    SHA-256, kind, counts). A cancel (``cancel()`` returning True →
+    :class:`Cancelled`), an error or a crash leaves nothing behind. Called
+    inside an outer ``wb.writing()`` it joins that transaction (its own work
+    sits in a savepoint, so a refused import leaves the caller's work alone).
 
     Raises TableError/HeaderError for a file that cannot be read as a table of
-    this kind (message names the file), PermissionDenied for a read-only user,
-    Cancelled. ``progress(done, total)`` is called from this thread every few
-    hundred rows (total may be None while unknown).
+    this kind (the message names the file), PermissionDenied for a read-only
+    user, Cancelled. ``progress(done, total)`` is called on this thread every
+    few hundred rows (total is an estimate, None when unknown).
 
-    Threading: runs on the calling thread and holds the write lock only
-    during the write pass; run it on a background worker in the UI.
+    Threading: runs on the calling thread and holds the database write lock
+    for the whole import (readers are not blocked: WAL); run it on a
+    background worker in the UI.
     """
     if kind not in _IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -1342,63 +1282,60 @@ def import_file(wb: Workbench, kind: str, path: str | os.PathLike[str], *,
         kw["max_rows"] = max_rows
     report = ImportReport(kind=kind, path=str(p), good_only=good_only)
 
-    # Pass 1: check every row, write nothing.
     with open_table(p, **kw) as table:
         report.format, report.encoding, report.sheet = (table.format, table.encoding,
                                                         table.sheet)
         mapping, ignored = match_headers(kind, table.headers, p.name)
         report.ignored_columns = ignored
         report.sha256 = sha256_file(p)
-        imp = _IMPORTERS[kind](wb, report, mapping, update_existing)
         prog = _Progress(progress, table.estimated_rows)
-        for row in table.rows():
-            if row.number % 256 == 0:
-                _check_cancel(cancel)
-            if row.is_blank():
-                continue
-            report.rows_read += 1
-            prog.step()
-            imp.check_row(row)
-    if report.rows_read == 0:
-        raise TableError(f"{p.name}: has a header row but no data rows")
-    imp.check_links()
-    prog.exact(report.rows_read)
-    report.errors.sort(key=lambda e: e.row)
-    report.notices.sort(key=lambda e: e.row)
-
-    if report.errors and not good_only:
-        report.skipped = report.rows_read
-        report.seconds = time.perf_counter() - t0
-        return report
-
-    # Pass 2: write the good rows, all in one transaction.
-    try:
         with wb.writing() as w:
-            if kind == "shipments":
-                imp.write(None, w, prog, cancel)
-            else:
-                with open_table(p, **kw) as table:
-                    imp.write(table, w, prog, cancel)
-            _check_cancel(cancel)
-            if sha256_file(p) != report.sha256:
-                raise _Abort(f"{p.name} changed while it was being imported; "
-                             f"nothing was imported")
-            skipped_rows = len(imp.bad | imp.skip)
-            report.skipped = skipped_rows
-            w.audit("import", kind, "import", None, {
-                "file": p.name, "path": str(p.resolve()), "sha256": report.sha256,
-                "kind": kind, "format": report.format, "encoding": report.encoding,
-                "sheet": report.sheet, "rows_read": report.rows_read,
-                "created": report.created, "updated": report.updated,
-                "unchanged": report.unchanged, "skipped_rows": skipped_rows,
-                "bad_rows": len(report.bad_rows), "good_only": good_only,
-                "update_existing": update_existing})
-    except _Abort as e:
-        raise WorkbenchError(str(e)) from None
-    except Cancelled:
-        report.created = report.updated = report.unchanged = 0
-        raise
-    report.written = True
+            conn = w.conn
+            # A savepoint, so "nothing when a row is bad" also holds when the
+            # caller's transaction is the outer one.
+            conn.execute("savepoint wb_import")
+            try:
+                imp = _IMPORTERS[kind](wb, w, report, mapping, update_existing, good_only)
+                for row in table.rows():
+                    if row.number % 256 == 0:
+                        _check_cancel(cancel)
+                    if row.is_blank():
+                        continue
+                    report.rows_read += 1
+                    prog.step()
+                    imp.check_row(row)
+                if report.rows_read == 0:
+                    raise TableError(f"{p.name}: has a header row but no data rows")
+                imp.end()
+                _check_cancel(cancel)
+                report.errors.sort(key=lambda e: e.row)
+                report.notices.sort(key=lambda e: e.row)
+                if report.errors and not good_only:
+                    conn.execute("rollback to wb_import")
+                    report.created = report.updated = report.unchanged = 0
+                    report.skipped = report.rows_read
+                else:
+                    if sha256_file(p) != report.sha256:
+                        raise WorkbenchError(f"{p.name} changed while it was being "
+                                             f"imported; nothing was imported")
+                    report.skipped = imp.skipped_rows()
+                    w.audit("import", kind, "import", None, {
+                        "file": p.name, "path": str(p.resolve()), "sha256": report.sha256,
+                        "kind": kind, "format": report.format,
+                        "encoding": report.encoding, "sheet": report.sheet,
+                        "rows_read": report.rows_read, "created": report.created,
+                        "updated": report.updated, "unchanged": report.unchanged,
+                        "skipped_rows": report.skipped,
+                        "bad_rows": len(report.bad_rows), "good_only": good_only,
+                        "update_existing": update_existing})
+                    report.written = True
+                conn.execute("release wb_import")
+            except BaseException:
+                conn.execute("rollback to wb_import")
+                conn.execute("release wb_import")
+                report.created = report.updated = report.unchanged = 0
+                report.written = False
+                raise
     prog.finish()
     report.seconds = time.perf_counter() - t0
     return report
