@@ -157,10 +157,10 @@ def register(cli: click.Group) -> None:
             finally:
                 finish()
             if out:
-                from workbench.exports import write_rows
+                from workbench.exports import Sheet, write_sheets
 
                 headers, rows = result_rows(data)
-                write_rows(out, headers, rows, sheet="Screening")
+                write_sheets(out, [Sheet("Screening", headers, rows)])
         else:
             wb = c.signed_in()
             if party_id:
