@@ -1,0 +1,19 @@
+"""Rules packs, item classification (TPP, performance density) and licence
+determinations.
+
+- :mod:`.pack` loads and verifies packs (hashes, JSON Schema, safe YAML);
+- :mod:`.expr` is the packs' declarative condition language (no eval);
+- :mod:`.classify` computes TPP/PD and proposes the ECCN paragraph;
+- :mod:`.engine` decides a transaction (pure, replayable);
+- :mod:`.store` persists packs, classifications and determinations, builds
+  transactions from shipments, diffs packs and measures their impact;
+- :mod:`.cli` adds ``workbench classify|determine|rules``.
+
+Pure Python, no Qt.
+"""
+
+from .engine import OUTCOMES, TxnError, determine
+from .pack import Pack, PackError, builtin_pack, load_pack
+
+__all__ = ["OUTCOMES", "Pack", "PackError", "TxnError", "builtin_pack", "determine",
+           "load_pack"]
