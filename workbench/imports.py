@@ -192,7 +192,7 @@ COLUMNS: dict[str, list[ColumnSpec]] = {
         ColumnSpec("hq_country", False, "Headquarters country (code or name).", "CN",
                    ("hq", "headquarters", "headquarters country", "hq country")),
         ColumnSpec("uscc", False, "China unified social credit code (18 characters, "
-                   "checked).", "91440300MA5FXXXX0X",
+                   "checked).", "91440300MA5F000007",
                    ("unified social credit code", "social credit code", "credit code",
                     "统一社会信用代码")),
         ColumnSpec("website", False, "Web site.", "https://example.cn", ("web", "url")),
@@ -382,7 +382,9 @@ class _Cells:
         for h, v in row.values.items():
             col = mapping.get(h)
             if col is not None:
-                self.values[col] = v
+                # A refused cell (a formula …) is reported once, by the
+                # reader; validation sees it as empty, not as its text.
+                self.values[col] = None if h in row.bad else v
         self.header_of = {c: h for h, c in mapping.items()}
 
     def get(self, col: str) -> Any:
@@ -411,29 +413,23 @@ def _check_cancel(cancel: CancelFn | None) -> None:
 
 
 class _Progress:
-    """Throttled progress: done counts rows checked plus rows written, total
-    is twice the (estimated, then exact) row count."""
+    """Throttled progress in data rows: total is the reader's estimate (None
+    when unknown) until the end, when done == total."""
 
     def __init__(self, fn: ProgressFn | None, estimate: int | None):
         self.fn = fn
-        self.total = None if estimate is None else 2 * estimate
+        self.total = estimate
         self.done = 0
 
     def step(self, n: int = 1) -> None:
         self.done += n
         if self.fn is not None and self.done % 500 == 0:
-            total = self.total if self.total is None else max(self.total, self.done)
+            total = None if self.total is None else max(self.total, self.done)
             self.fn(self.done, total)
-
-    def exact(self, rows: int) -> None:
-        self.total = 2 * rows
-        self.done = rows
-        if self.fn is not None:
-            self.fn(self.done, self.total)
 
     def finish(self) -> None:
         if self.fn is not None:
-            self.fn(self.done, max(self.done, self.total or 0))
+            self.fn(self.done, self.done)
 
 
 # --------------------------------------------------------------------------
@@ -731,7 +727,7 @@ class _PartyImport:
                 for n in names:
                     self.unchecked_refs.append((row.number, col, n))
             return
-        ids = self._resolve(refs)
+        ids = self._resolve(refs, rn=row.number)
         if ids is None:
             self.deferred.append((row.number, key, rec, refs, before))
             return
