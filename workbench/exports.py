@@ -217,8 +217,17 @@ def write_sheets(path: str | os.PathLike[str], sheets: Sequence[Sheet | tuple], 
             import openpyxl
 
             wb = openpyxl.Workbook(write_only=True)
-            for s in sheets:
-                _xlsx_sheet(wb, s, progress, total, cancel)
+            try:
+                for s in sheets:
+                    _xlsx_sheet(wb, s, progress, total, cancel)
+            except BaseException:
+                # Finish the streamed sheets' temp files so nothing dangles.
+                for ws in wb.worksheets:
+                    try:
+                        ws.close()
+                    except Exception:
+                        pass
+                raise
             wb.save(tmp)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())

@@ -54,9 +54,8 @@ _SAMPLE = 64 * 1024
 # Characters a spreadsheet may read as the start of a formula (OWASP).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-# Field size: csv's default limit (128 KiB) is also a good refusal of
-# "a whole binary file in one cell"; keep it, but say so clearly.
-csv.field_size_limit(1024 * 1024)
+# csv's default field limit (128 KiB per cell) is left alone (it is process
+# wide): a bigger cell is "a whole file in one cell", reported as a bad row.
 
 
 class TableError(WorkbenchError):
