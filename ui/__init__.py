@@ -1,0 +1,1 @@
+"""The Qt user interface (PySide6 only here). Imports the core; never the reverse."""

@@ -1,0 +1,271 @@
+"""The main window: navigation on the left, pages on the right, a status bar.
+
+Keyboard first: Ctrl+F search, Ctrl+N new, Ctrl+S save, Esc cancel — the
+actions live in the Edit menu (so they show their shortcuts) and dispatch to
+the current page. GUI thread only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+                               QWidget)
+
+import workbench
+from workbench import items, licences, parties, shipments, users
+from workbench.app import Change, Workbench
+from workbench.shipments import STATUS_LABELS
+
+from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
+from .ops import Ops
+from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
+
+ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
+
+PLACEHOLDERS = {
+    "lists": ("Restricted-party lists",
+              "Here you will load and compare snapshots of the US restricted-party "
+              "lists (the Consolidated Screening List, OFAC SDN, the BIS Entity, "
+              "Denied Persons and Unverified lists). Each snapshot is kept with its "
+              "source, publish date and SHA-256, so every screening result can say "
+              "which version of a list it was checked against; loading a new one "
+              "shows which customers and open shipments it affects."),
+    "screening": ("Screening",
+                  "Here you will screen parties — every legal name, alias and "
+                  "name in another script — against the current list snapshots, see "
+                  "each possible match with why it matched, and record a decision "
+                  "(true match or false positive, with your reason) that is "
+                  "remembered until the party or the list entry changes. Ctrl+R "
+                  "will screen the selected shipment."),
+    "rules": ("Rules",
+              "Here you will load versioned rules packs (ECCN 3A090/4A090 thresholds, "
+              "country groups, licence exceptions) and see, for each shipment, the "
+              "determination — licence required, exception, no licence required, "
+              "prohibited or needs review — with every rule it used and the computed "
+              "TPP and performance density."),
+    "checklists": ("Checklists",
+                   "Here you will run the end-user verification checklist for a "
+                   "shipment: answer each question, resolve red flags, attach evidence "
+                   "and sign. A second person signs off overrides."),
+}
+
+NAV = [("dashboard", "Dashboard"), ("parties", "Parties"), ("items", "Items"),
+       ("shipments", "Shipments"), ("licences", "Licences"), ("lists", "Lists"),
+       ("screening", "Screening"), ("rules", "Rules"), ("checklists", "Checklists"),
+       ("audit", "Audit log")]
+
+
+class MainWindow(QMainWindow):
+    """The workbench window for one signed-in user on one store.
+
+    Side effects: reads the store on the GUI thread to show pages; writes
+    only through its :class:`Ops` (one worker thread). Closing it waits for
+    queued work, then closes the store.
+    """
+
+    def __init__(self, wb: Workbench, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.wb = wb
+        self.ops = Ops(self)
+        self.setWindowTitle("Export Compliance Workbench")
+        if ICON.exists():
+            self.setWindowIcon(QIcon(str(ICON)))
+        self.resize(1280, 800)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setIconSize(QSize(16, 16))
+        self.nav.setFixedWidth(150)
+        self.nav.setStyleSheet("QListWidget { border: none; background: palette(window);"
+                               " font-size: 13px; outline: 0; }"
+                               "QListWidget::item { padding: 7px 10px; }"
+                               "QListWidget::item:selected { background: #dbe6fb;"
+                               " color: black; border-left: 3px solid #3b6fd8; }")
+        self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
+        self._build_pages()
+        for i, (name, label) in enumerate(NAV):
+            it = QListWidgetItem(label)
+            it.setData(Qt.ItemDataRole.UserRole, name)
+            if name in PLACEHOLDERS:
+                it.setForeground(Qt.GlobalColor.darkGray)
+                it.setToolTip("Coming in a later version")
+            self.nav.addItem(it)
+            self.stack.addWidget(self.pages[name])
+            if i < 9:
+                it.setToolTip(f"{label} (Alt+{i + 1})")
+        self.nav.currentRowChanged.connect(self._on_nav)
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self._build_menus()
+        self._build_status()
+        self.nav.setCurrentRow(0)
+
+    # -- building --------------------------------------------------------------------
+    def _build_pages(self) -> None:
+        wb, ops = self.wb, self.ops
+        self.pages["dashboard"] = DashboardPage(wb, self.open_list)
+        self.pages["parties"] = MasterPage(
+            wb, ops, view="parties", title="Parties", plural="parties", form=PartyForm(wb),
+            get=parties.get_party, save=parties.save_party, filter_key="kind",
+            filter_choices=list(parties.KIND_LABELS.items()))
+        self.pages["items"] = MasterPage(
+            wb, ops, view="items", title="Items", plural="items", form=ItemForm(wb),
+            get=items.get_item, save=items.save_item)
+        self.pages["shipments"] = MasterPage(
+            wb, ops, view="shipments", title="Shipments", plural="shipments",
+            form=ShipmentForm(wb), get=shipments.get_shipment, save=shipments.save_shipment,
+            filter_key="status", filter_choices=list(STATUS_LABELS.items()))
+        self.pages["licences"] = MasterPage(
+            wb, ops, view="licences", title="Licences", plural="licences",
+            form=LicenceForm(wb), get=licences.get_licence, save=licences.save_licence)
+        for name, (title, text) in PLACEHOLDERS.items():
+            self.pages[name] = PlaceholderPage(title, text)
+        self.pages["audit"] = AuditPage(wb, ops)
+        for p in self.pages.values():
+            if isinstance(p, MasterPage):
+                p.saved.connect(self._on_saved)
+
+    def _action(self, text: str, shortcut: Any, slot: Any, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self.backup_action = self._action("&Backup…", None, self.backup,
+                                          "Copy the database to a file of your choice")
+        m.addAction(self.backup_action)
+        m.addSeparator()
+        m.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
+        m = mb.addMenu("&Edit")
+        self.find_action = self._action("&Find", QKeySequence.StandardKey.Find,
+                                        lambda: self._dispatch("focus_search"),
+                                        "Search the current list")
+        self.new_action = self._action("&New record", QKeySequence.StandardKey.New,
+                                       lambda: self._dispatch("new_record"))
+        self.save_action = self._action("&Save", QKeySequence.StandardKey.Save,
+                                        lambda: self._dispatch("save"))
+        self.cancel_action = self._action("&Cancel changes", Qt.Key.Key_Escape,
+                                          lambda: self._dispatch("cancel"))
+        for a in (self.find_action, self.new_action, self.save_action, self.cancel_action):
+            m.addAction(a)
+        m = mb.addMenu("&Go")
+        for i, (name, label) in enumerate(NAV[:9]):
+            m.addAction(self._action(label, f"Alt+{i + 1}",
+                                     lambda _=False, n=name: self.show_page(n)))
+        m.addAction(self._action(NAV[9][1], "Alt+0", lambda: self.show_page("audit")))
+        m = mb.addMenu("&Help")
+        m.addAction(self._action("&About", None, self.about))
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        u = self.wb.user
+        self.user_label = QLabel(
+            f"Signed in: <b>{u.display_name or u.username}</b> ({u.username}) — "
+            f"{users.ROLE_LABELS.get(u.role, u.role)}")
+        self.db_label = QLabel(f"Database: {self.wb.store.path}")
+        self.db_label.setToolTip(str(self.wb.store.path))
+        self.db_label.setStyleSheet("color: palette(mid);")
+        sb.addPermanentWidget(self.db_label, 1)
+        sb.addPermanentWidget(self.user_label)
+
+    # -- navigation ------------------------------------------------------------------
+    def current_name(self) -> str:
+        it = self.nav.currentItem()
+        return it.data(Qt.ItemDataRole.UserRole) if it else "dashboard"
+
+    def show_page(self, name: str) -> QWidget:
+        """Switch to a page by name (dashboard, parties, …, audit)."""
+        for i, (n, _) in enumerate(NAV):
+            if n == name:
+                self.nav.setCurrentRow(i)
+        return self.pages[name]
+
+    def _on_nav(self, row: int) -> None:
+        name = NAV[row][0]
+        page = self.pages[name]
+        self.stack.setCurrentWidget(page)
+        is_master = isinstance(page, MasterPage)
+        ro = is_master and page.read_only
+        self.new_action.setEnabled(is_master and not ro)
+        self.save_action.setEnabled(is_master and not ro)
+        self.cancel_action.setEnabled(is_master)
+        self.find_action.setEnabled(hasattr(page, "focus_search"))
+
+    def open_list(self, name: str, label: str, **extra: Any) -> None:
+        """Open a list page, filtered as the dashboard asks (empty: no filter)."""
+        page = self.show_page(name)
+        if isinstance(page, MasterPage):
+            if extra:
+                page.show_filtered(label, **extra)
+            else:
+                page.clear_extra()
+
+    def _dispatch(self, method: str) -> None:
+        page = self.stack.currentWidget()
+        fn = getattr(page, method, None)
+        if fn is not None:
+            fn()
+
+    def _on_saved(self, change: Change) -> None:
+        # Other pages re-read what a write may have changed (cheap: counts and
+        # one page each), like Anki's operation_did_execute.
+        self.statusBar().showMessage(
+            f"Saved {change.entity} {change.id} ({change.action}).", 5000)
+        for name in ("dashboard", "audit"):
+            self.pages[name].refresh()
+        if change.entity == "party":
+            for name in ("shipments", "licences"):
+                self.pages[name].model.refresh()
+
+    # -- menu actions ---------------------------------------------------------------
+    def backup(self) -> None:
+        dest, _ = QFileDialog.getSaveFileName(
+            self, "Back up the database", str(Path.home() / "workbench-backup.db"),
+            "Workbench database (*.db);;All files (*)")
+        if dest:
+            self.backup_to(dest)
+
+    def backup_to(self, dest: str) -> None:
+        """Copy the store to ``dest`` on the worker thread (cancellable)."""
+        store = self.wb.store
+        self.ops.run(lambda task: store.backup(dest, progress=task.progress),
+                     success=lambda p: self.statusBar().showMessage(f"Backed up to {p}", 8000),
+                     parent=self, progress="Backing up the database…")
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self, "About Export Compliance Workbench",
+            f"<b>Export Compliance Workbench</b> {workbench.__version__}<br>"
+            "Offline screening, licence determination and audit trail for exporters "
+            f"of advanced chips.<br><br>Database: {self.wb.store.path}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        dirty = [p for p in self.pages.values() if isinstance(p, MasterPage) and p.dirty]
+        if dirty:
+            ans = QMessageBox.question(
+                self, "Unsaved changes", "Some forms have changes that are not saved. "
+                "Quit anyway?", QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if ans != QMessageBox.StandardButton.Discard:
+                event.ignore()
+                return
+        self.ops.shutdown()
+        event.accept()
