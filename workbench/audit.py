@@ -145,3 +145,14 @@ def events(store: Store, *, entity: str | None = None,
     sql += " order by seq desc limit ?"
     params.append(limit)
     return store.all(sql, params)
+
+
+def get_event(store: Store, seq: int) -> dict[str, Any] | None:
+    """One event by its sequence number, as a dict (read-only)."""
+    row = store.one("select * from audit_event where seq = ?", (seq,))
+    return None if row is None else dict(row)
+
+
+def entities(store: Store) -> list[str]:
+    """The entity names that occur in the trail, sorted (read-only)."""
+    return [r[0] for r in store.all("select distinct entity from audit_event order by entity")]
