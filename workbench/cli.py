@@ -359,5 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+from .rules.cli import register as _register_rules  # noqa: E402
+
+_register_rules(cli)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

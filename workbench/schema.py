@@ -30,6 +30,7 @@ migration = migrations  # decorator alias: @migration(name="...")
 AREA_MODULES: list[str] = [
     "workbench.screening.snapshots",
     "workbench.screening.results",
+    "workbench.rules.store",
 ]
 
 

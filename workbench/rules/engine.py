@@ -92,7 +92,10 @@ def normalise(pack: Pack, txn: dict[str, Any]) -> tuple[dict, list[dict], list[d
     for p in txn.get("parties") or []:
         if "list_hits" not in p:
             screened = False
-        hits = [dict(h, source=str(h.get("source", "")).upper())
+        # a hit without a status is a confirmed match (what txn.json authors
+        # mean); the screening adapter marks undecided matches "possible"
+        hits = [dict(h, source=str(h.get("source", "")).upper(),
+                     status=str(h.get("status") or "confirmed").lower())
                 for h in p.get("list_hits") or []]
         owners = p.get("owners") or []
         listed = [o for o in owners

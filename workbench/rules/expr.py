@@ -67,7 +67,7 @@ FIELDS: dict[str, frozenset[str]] = {
         "tags", "list_sources", "listed_owner_pct", "listed_owner_sources"}),
     "hit": frozenset({
         "source", "entry_id", "name", "license_requirement", "license_policy",
-        "federal_register_notice"}),
+        "federal_register_notice", "status"}),
 }
 _REF = re.compile(r"^(txn|item|calc|party|hit)\.([a-z_][a-z0-9_]*)$")
 PARTY_ROLES = ("purchaser", "intermediate_consignee", "ultimate_consignee",

@@ -325,6 +325,8 @@ _HIT = {
         "license_requirement": {"type": ["string", "null"]},
         "license_policy": {"type": ["string", "null"]},
         "federal_register_notice": {"type": ["string", "null"]},
+        "status": {"enum": ["confirmed", "possible", None],
+                   "description": "confirmed (default) or possible = an undecided screening match"},
     },
 }
 
