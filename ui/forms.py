@@ -267,9 +267,9 @@ class PartyForm(RecordForm):
                                       "screened like the legal name. Kind “Auto”: local for "
                                       "non-Latin scripts, alias otherwise.")
         self.child_table("addresses", "Addresses", ChildTable("addresses", [
-            Col("street", "Street", 0), Col("city", "City", 110),
-            Col("postcode", "Postcode", 80),
-            Col("country", "Country", 170, make=CountryCombo),
+            Col("street", "Street", 0), Col("city", "City", 95),
+            Col("postcode", "Postcode", 70),
+            Col("country", "Country", 150, make=CountryCombo),
         ], add_label="Add address"))
         self.child_table("registrations", "Registration ids", ChildTable("registrations", [
             Col("scheme", "Scheme", 230, counts=False,

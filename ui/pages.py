@@ -33,7 +33,7 @@ from .ops import Ops, show_error
 from .table_model import BrowseModel, KeyRole
 from .widgets import ChoiceCombo, DateField
 
-READ_ONLY_NOTE = ("You are signed in as {user} ({role}), which is read-only: you can "
+READ_ONLY_NOTE = ("You are signed in as {user}, an auditor: this workbench is read-only for you. You can "
                   "look at every record but not change it.")
 
 # Starting column widths (pixels) by column key; unlisted columns fit their header.
@@ -582,7 +582,7 @@ class AuditPage(QWidget):
             bl.addWidget(QLabel(title))
             pane.setReadOnly(True)
             pane.setFont(mono)
-            pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+            pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
             bl.addWidget(pane)
             panes.addWidget(box)
         dl.addWidget(panes, 1)

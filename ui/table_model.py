@@ -45,8 +45,6 @@ def _display(key: str, kind: str, value: Any) -> str:
         return KIND_LABELS.get(value, value)
     if key == "updated_at" or key == "ts":
         return str(value)[:19].replace("T", " ")
-    if key == "hash":
-        return str(value)[:16] + "…"
     if kind == "real":
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     if kind == "int":

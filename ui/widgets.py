@@ -426,7 +426,17 @@ class ChildTable(QWidget):
         it = self.table.item(r, c_i)
         return it.text().strip() if it is not None else ""
 
+    def commit_edits(self) -> None:
+        """Commit a cell still being typed in (Ctrl+S pressed inside a cell):
+        moving focus off the editor makes its delegate write the text back."""
+        from PySide6.QtWidgets import QApplication
+        fw = QApplication.focusWidget()
+        if fw is not None and self.table.isAncestorOf(fw) and fw is not self.table \
+                and self.table.indexWidget(self.table.currentIndex()) is not fw:
+            self.table.setFocus()
+
     def rows(self) -> list[dict[str, Any]]:
+        self.commit_edits()
         out, self._sent = [], []
         for r in range(self.table.rowCount()):
             vals = {c.key: self._cell_value(r, i) for i, c in enumerate(self.cols)}
@@ -462,38 +472,60 @@ class ChildTable(QWidget):
 
     def show_errors(self, row_errors: dict[int, list[tuple[str, str]]],
                     table_errors: list[str]) -> None:
-        """Mark rows: ``row_errors`` maps table row → [(column key, message)]."""
+        """Mark rows: ``row_errors`` maps table row → [(column key, message)].
+
+        The row's header turns into "⚠ n" beside the row, the bad cells get a
+        red frame and a tooltip, and the messages are listed under the table
+        by row number (a form panel is too narrow for a message column).
+        """
         self.clear_errors()
         labels = {c.key: c.label for c in self.cols}
-        for r, errs in row_errors.items():
+        lines = []
+        for r, errs in sorted(row_errors.items()):
             if r >= self.table.rowCount():
                 table_errors = table_errors + [m for _, m in errs]
                 continue
             text = "; ".join(f"{labels.get(k, k)}: {m}" for k, m in errs)
             self.table.item(r, len(self.cols)).setText(text)
-            self.table.item(r, len(self.cols)).setToolTip(text)
-            for k, _ in errs:
+            head = QTableWidgetItem(f"⚠ {r + 1}")
+            head.setForeground(QColor(ERROR_COLOR))
+            head.setToolTip(text)
+            self.table.setVerticalHeaderItem(r, head)
+            row_name = self._fixed[r][1] if self._fixed else f"Row {r + 1}"
+            lines.append(f"{row_name} — {text}")
+            for k, m in errs:
                 if k in labels:
                     cell = self.cell(r, k)
                     if isinstance(cell, QTableWidgetItem):
                         cell.setBackground(ERROR_BG)
+                        cell.setToolTip(m)
                     elif cell is not None:
                         cell.setStyleSheet(f"border: 1px solid {ERROR_COLOR};")
+                        cell.setToolTip(m)
         if row_errors:
-            self.table.setColumnHidden(len(self.cols), False)
-        self.error.set_messages(table_errors)
+            self.table.verticalHeader().setVisible(True)
+        self.error.set_messages(table_errors + lines)
+
+    def row_problem(self, row: int) -> str:
+        """The problem text shown for a table row ("" when none)."""
+        return self.table.item(row, len(self.cols)).text()
 
     def clear_errors(self) -> None:
         with QSignalBlocker(self.table):
             for r in range(self.table.rowCount()):
                 self.table.item(r, len(self.cols)).setText("")
+                if self._fixed is None:
+                    self.table.setVerticalHeaderItem(r, QTableWidgetItem(str(r + 1)))
+                else:
+                    self.table.setVerticalHeaderItem(r, QTableWidgetItem(self._fixed[r][1]))
                 for c_i, c in enumerate(self.cols):
                     w = self.table.cellWidget(r, c_i)
                     if w is not None:
                         w.setStyleSheet("")
                     elif self.table.item(r, c_i) is not None:
                         self.table.item(r, c_i).setBackground(QColor(0, 0, 0, 0))
-        self.table.setColumnHidden(len(self.cols), True)
+                        self.table.item(r, c_i).setToolTip("")
+        self.table.verticalHeader().setVisible(self._fixed is not None)
         self.error.set_messages([])
 
     def _fit_height(self) -> None:

@@ -74,9 +74,10 @@ def test_validation_error_inline_and_nothing_written(qtbot, window, wait_ops):
     assert lab.isVisible() and "Required" in lab.text()
     assert "domain" in page.form._labels["email_domain"].text()
     t = page.form.table("addresses")
-    problem = t.table.item(0, len(t.cols)).text()
+    problem = t.row_problem(0)
     assert "Country" in problem and "Atlantis" in problem
-    assert not t.table.isColumnHidden(len(t.cols))
+    assert t.table.verticalHeaderItem(0).text() == "⚠ 1"  # marked beside the row
+    assert t.error.isVisible() and "Row 1" in t.error.text() and "Atlantis" in t.error.text()
     assert page.form.banner.isVisible() and "Not saved" in page.form.banner.text()
     assert browse.count(window.wb.store, "audit") == events
     assert page.model.rowCount() == rows
@@ -111,7 +112,8 @@ def test_item_performance_error_lands_on_its_row(qtbot, window, wait_ops):
     perf.table.item(row, 0).setText("lots")
     page.save()
     wait_ops(window)
-    assert "not a number" in perf.table.item(row, 1).text()
+    assert "not a number" in perf.row_problem(row)
+    assert "FP16" in perf.error.text()
 
 
 def test_auditor_cannot_save(qtbot, tmp_path, wait_ops):
