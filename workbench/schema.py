@@ -278,17 +278,27 @@ def _newer_error(path, unknown: list[str]) -> NewerDatabaseError:
 
 def refuse_newer(path) -> None:
     """Raise NewerDatabaseError when the file at `path` has migrations this
-    build does not know. Reads with a plain connection (no journal-mode
+    build does not know, StoreError when it is another program's database. Reads with a plain connection (no journal-mode
     switch), so a refused file is not modified. Other problems are left to
     the normal open."""
     known = known_names()
     conn = sqlite3.connect(str(path))
     try:
+        tables = {r[0] for r in conn.execute(
+            "select name from sqlite_master where type = 'table'"
+            " and name not like 'sqlite_%'")}
+        if tables and "_sqlite_migrations" not in tables:
+            # Someone else's SQLite file: adding our tables to it would mix
+            # two applications' data, so refuse before touching it.
+            raise StoreError(
+                f"{path} is an SQLite database of another program (it has tables "
+                f"such as {', '.join(sorted(tables)[:3])}); the workbench will not "
+                f"write into it. Choose another file.")
         rows = conn.execute(
             "select name from _sqlite_migrations where migration_set = ?"
-            " order by rowid", (MIGRATION_SET,)).fetchall()
+            " order by rowid", (MIGRATION_SET,)).fetchall() if tables else []
     except sqlite3.Error:
-        return  # not ours, empty, locked or damaged: Store's open reports it
+        return  # empty, locked or damaged: Store's open reports it
     finally:
         conn.close()
     unknown = [r[0] for r in rows if r[0] not in known]

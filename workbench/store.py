@@ -197,6 +197,10 @@ class Store:
         if dest.resolve() == self.path.resolve():
             raise StoreError("the backup file cannot be the database itself")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        # Leftovers of a backup killed mid-way never look like a backup (they
+        # are hidden and named .partial); sweep them so they do not pile up.
+        for stale in dest.parent.glob(f".{dest.name}.partial-*"):
+            stale.unlink(missing_ok=True)
         tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
         tmp.unlink(missing_ok=True)
         target = sqlite3.connect(str(tmp))

@@ -396,3 +396,33 @@ def test_store_failed_migration_in_process(tmp_path, monkeypatch):
         Store(path)
     assert _dump(path) == before_dump
     assert not Path(f"{path}-wal").exists(), "the refusing Store left its connection open"
+
+
+def test_another_programs_sqlite_file_is_refused_untouched(tmp_path) -> None:
+    import sqlite3
+
+    from workbench.errors import StoreError
+    from workbench.store import Store
+
+    p = tmp_path / "other.db"
+    c = sqlite3.connect(p)
+    c.execute("create table notes (x)")
+    c.execute("insert into notes values ('keep me')")
+    c.commit()
+    c.close()
+    before = p.read_bytes()
+    with pytest.raises(StoreError, match="another program"):
+        Store(p)
+    assert p.read_bytes() == before
+
+
+def test_backup_sweeps_leftovers_of_a_killed_backup(tmp_path) -> None:
+    from workbench.store import Store
+
+    s = Store(tmp_path / "wb.db")
+    dest = tmp_path / "copy.db"
+    stale = tmp_path / ".copy.db.partial-99999"
+    stale.write_bytes(b"half a backup")
+    s.backup(dest)
+    assert dest.exists() and not stale.exists()
+    s.close()
