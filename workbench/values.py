@@ -55,7 +55,7 @@ def parse_country(value: Any) -> str:
     try:
         return pycountry.countries.lookup(text).alpha_2
     except LookupError:
-        raise ValueError(f"{text!r} is not a country pycountry knows; use the "
+        raise ValueError(f"{text!r} is not a country name or code we recognise; use the "
                          f"two-letter ISO code (e.g. CN, HK, MO, SG)") from None
 
 
