@@ -20,7 +20,7 @@ from typing import Any
 
 from .app import Change, Workbench
 from .errors import NotFound
-from .records import check_version, write_row
+from .records import check_parties_exist, check_version, party_roles, write_row
 from .items import parse_eccn
 from .store import Store, utc_now
 from .values import (Checker, blank, format_money, parse_currency, parse_date,
@@ -66,20 +66,7 @@ def normalise_licence(data: dict[str, Any]) -> dict[str, Any]:
         c.add("expiry_date", "expires before it was issued")
     for f in ("conditions", "riders", "notes"):
         rec[f] = c.field(f, text, data.get(f), max_len=20000) or ""
-    parties, seen = [], set()
-    for i, p in enumerate(data.get("parties") or []):
-        role = str(p.get("role") or "").strip().lower().replace(" ", "_")
-        if role not in PARTY_ROLES:
-            c.add(f"parties[{i}].role", f"must be one of {', '.join(PARTY_ROLES)}")
-            continue
-        if blank(p.get("party_id")):
-            c.add(f"parties[{i}].party_id", "choose a party")
-            continue
-        key = (role, int(p["party_id"]))
-        if key not in seen:
-            seen.add(key)
-            parties.append({"role": role, "party_id": key[1]})
-    rec["parties"] = parties
+    rec["parties"] = party_roles(c, data.get("parties"), PARTY_ROLES)
     lines = []
     for i, ln in enumerate(data.get("lines") or []):
         cur = c.field(f"lines[{i}].currency", parse_currency,
@@ -118,9 +105,7 @@ def save_licence(wb: Workbench, data: dict[str, Any]) -> Change:
         if store.one("select id from licence where number = ? collate nocase and"
                      " id is not ?", (rec["number"], lid)) is not None:
             c.add("number", f"licence {rec['number']} exists already")
-        for i, p in enumerate(rec["parties"]):
-            if store.one("select 1 from party where id = ?", (p["party_id"],)) is None:
-                c.add(f"parties[{i}].party_id", f"party {p['party_id']} does not exist")
+        check_parties_exist(store, c, rec["parties"])
         c.done()
         lid = write_row(w.conn, "licence", _ROW_FIELDS, [rec[f] for f in _ROW_FIELDS],
                         lid, now, (("licence_party", "licence_id"),

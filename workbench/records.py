@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any, Sequence
 
 from .errors import ConflictError
+from .values import Checker, blank
 
 
 def check_version(before: dict[str, Any] | None, rec: dict[str, Any], label: str) -> None:
@@ -39,3 +40,29 @@ def write_row(conn: sqlite3.Connection, table: str, fields: Sequence[str],
     for child, col in children:
         conn.execute(f"delete from {child} where {col} = ?", (row_id,))
     return row_id
+
+
+def party_roles(c: Checker, items: Any, roles: Sequence[str]) -> list[dict[str, Any]]:
+    """Normalise ``[{"role", "party_id"}]`` rows (shipments, licences):
+    known roles only, a party chosen, duplicates dropped."""
+    out, seen = [], set()
+    for i, p in enumerate(items or []):
+        role = str(p.get("role") or "").strip().lower().replace(" ", "_")
+        if role not in roles:
+            c.add(f"parties[{i}].role", f"must be one of {', '.join(roles)}")
+            continue
+        if blank(p.get("party_id")):
+            c.add(f"parties[{i}].party_id", "choose a party")
+            continue
+        key = (role, int(p["party_id"]))
+        if key not in seen:
+            seen.add(key)
+            out.append({"role": role, "party_id": key[1]})
+    return out
+
+
+def check_parties_exist(store: Any, c: Checker, rows: Sequence[dict[str, Any]]) -> None:
+    """Add an error for each row naming a party that is not in the store."""
+    for i, p in enumerate(rows):
+        if store.one("select 1 from party where id = ?", (p["party_id"],)) is None:
+            c.add(f"parties[{i}].party_id", f"party {p['party_id']} does not exist")

@@ -19,7 +19,7 @@ from typing import Any
 
 from .app import Change, Workbench
 from .errors import NotFound
-from .records import check_version, write_row
+from .records import check_parties_exist, check_version, party_roles, write_row
 from .store import Store, utc_now
 from .values import (Checker, blank, format_money, parse_country, parse_currency,
                      parse_date, parse_int, parse_money, text)
@@ -96,20 +96,7 @@ def normalise_shipment(data: dict[str, Any]) -> dict[str, Any]:
         lines.append({"item_id": int(ln["item_id"]), "quantity": qty,
                       "unit_value_minor": value, "currency": cur})
     rec["lines"] = lines
-    parties, seen = [], set()
-    for i, p in enumerate(data.get("parties") or []):
-        role = str(p.get("role") or "").strip().lower().replace(" ", "_")
-        if role not in ROLES:
-            c.add(f"parties[{i}].role", f"must be one of {', '.join(ROLES)}")
-            continue
-        if blank(p.get("party_id")):
-            c.add(f"parties[{i}].party_id", "choose a party")
-            continue
-        key = (role, int(p["party_id"]))
-        if key not in seen:
-            seen.add(key)
-            parties.append({"role": role, "party_id": key[1]})
-    rec["parties"] = parties
+    rec["parties"] = party_roles(c, data.get("parties"), ROLES)
     c.done()
     return rec
 
@@ -136,9 +123,7 @@ def save_shipment(wb: Workbench, data: dict[str, Any]) -> Change:
         for i, ln in enumerate(rec["lines"]):
             if store.one("select 1 from item where id = ?", (ln["item_id"],)) is None:
                 c.add(f"lines[{i}].item_id", f"item {ln['item_id']} does not exist")
-        for i, p in enumerate(rec["parties"]):
-            if store.one("select 1 from party where id = ?", (p["party_id"],)) is None:
-                c.add(f"parties[{i}].party_id", f"party {p['party_id']} does not exist")
+        check_parties_exist(store, c, rec["parties"])
         c.done()
         sid = write_row(w.conn, "shipment", _ROW_FIELDS, [rec[f] for f in _ROW_FIELDS],
                         sid, now, (("shipment_line", "shipment_id"),

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from .errors import NewerDatabaseError, StoreError
+from .errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 

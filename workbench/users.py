@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from .errors import AuthenticationError, FieldError, ValidationError
-from .store import Store, utc_now
+from .store import Store
 
 ROLES = ("officer", "approver", "auditor", "admin")
 ROLE_LABELS = {
