@@ -31,7 +31,8 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from workbench.screening.lists import CancelFlag, Cancelled, ListEntry, ProgressFn, is_cancelled
-from workbench.screening.normalize import GENERIC, LEGAL, NAME, PLACE, STOP, Token, skeleton, tokenize
+from workbench.screening.normalize import (GENERIC, LEGAL, NAME, PLACE, STOP, Token, canonical,
+                                          skeleton, tokenize)
 
 #: Score (0-100) from which a candidate is reported as a hit. Chosen on the
 #: evaluation set (bench/screening_quality.py): recall of planted variants
@@ -133,8 +134,8 @@ def _variants(name: str) -> list[tuple[str, bool]]:
     return out
 
 
+@lru_cache(maxsize=200_000)
 def _canon(t: str) -> str:
-    from workbench.screening.normalize import canonical
     return canonical(t)
 
 
@@ -191,6 +192,7 @@ class MatchIndex:
         self.n_docs: int = 0
         self._entry_countries: list[set[str]] = []
         self._entry_addr_tokens: list[set[str]] = []
+        self._idf: dict[str, float] = {}
 
     # -- building ----------------------------------------------------------
 
@@ -263,7 +265,12 @@ class MatchIndex:
     # -- weights -------------------------------------------------------------
 
     def idf(self, text: str) -> float:
-        return math.log((self.n_docs + 1) / (self.df.get(text, 0) + 1)) + 1.0
+        # memoised: screening asks for the same few thousand words again and
+        # again; the dict only grows with distinct words seen
+        v = self._idf.get(text)
+        if v is None:
+            v = self._idf[text] = math.log((self.n_docs + 1) / (self.df.get(text, 0) + 1)) + 1.0
+        return v
 
     def weight(self, tok: Token) -> float:
         return KIND_FACTOR[tok.kind] * self.idf(tok.text)
