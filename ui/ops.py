@@ -55,10 +55,11 @@ class Task:
         self.total = 0
         self._cancel = threading.Event()
 
-    def progress(self, done: int, total: int) -> None:
-        """Record progress; raises :class:`OpCancelled` once Cancel was pressed,
-        so core functions that only take a progress callback still stop."""
-        self.done, self.total = int(done), int(total)
+    def progress(self, done: int, total: int | None) -> None:
+        """Record progress (``total`` None = unknown, shown as busy); raises
+        :class:`OpCancelled` once Cancel was pressed, so core functions that
+        only take a progress callback still stop."""
+        self.done, self.total = int(done), int(total or 0)
         if self._cancel.is_set():
             raise OpCancelled()
 

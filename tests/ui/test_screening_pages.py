@@ -356,9 +356,6 @@ def test_import_through_page_shows_what_changed(qtbot, wb, ops, idle, monkeypatc
     assert page.snap_model.rowCount() == 2
 
 
-@pytest.mark.xfail(reason="core: rescreen_after_import looks for hits on removed entries "
-                          "after the re-screen has already dropped them, so 'gone' is empty",
-                   strict=False)
 def test_what_changed_lists_the_hit_on_a_removed_entry(qtbot, wb, ops, idle) -> None:
     page = ListsPage(wb, ops)
     qtbot.addWidget(page)

@@ -84,6 +84,7 @@ def _write(path: Path, headers: list[str], rows: list[dict[str, str]]) -> Path:
 def test_diff_and_rescreen_after_a_list_change(wb, tmp_path: Path) -> None:
     headers, rows = _csl_rows(CSL_2019)
     steady = parties.save_party(wb, {"legal_name": rows[5]["name"], "kind": "company"}).id
+    leaving = parties.save_party(wb, {"legal_name": rows[0]["name"], "kind": "company"}).id
     first = S.import_list(wb, _write(tmp_path / "v1.csv", headers, rows))
     R.screen_all(wb)
     steady_entry = R.latest_hits(wb.store, steady)[0]["entry_id"]
@@ -100,6 +101,7 @@ def test_diff_and_rescreen_after_a_list_change(wb, tmp_path: Path) -> None:
     new = {h["list_name"] for h in rr["new_hits"]}
     assert "Merlion AI Cloud Pte. Ltd." in new
     assert rr["changed_entries"] == 2 and rr["removed_entries"] == 1
+    assert [g["party_id"] for g in rr["gone"]] == [leaving]
     refs = {s["reference"] for s in rr["affected_shipments"]}
     assert {"SO-2026-0003", "SO-2026-0004"} <= refs  # open shipments of that party
     assert "SO-2026-0012" not in refs  # cancelled shipments are not "affected"

@@ -33,6 +33,8 @@ class FrontFlag:
     list_name: str | None = None
     chain: list[dict[str, Any]] = field(default_factory=list)
     percent: float | None = None
+    #: each ownership path separately (``chain`` is all of them flattened)
+    chains: list[list[dict[str, Any]]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,7 +169,8 @@ def front_flags(store: Store, party_id: int, *, index: MatchIndex | None = None,
                          for ch in chains)
         flags.append(FrontFlag("ownership",
                                f"owned {share:.1f}% by listed parties (aggregated): {text}",
-                               chain=[c for ch in chains for c in ch], percent=round(share, 2)))
+                               chain=[c for ch in chains for c in ch], percent=round(share, 2),
+                               chains=chains))
     return flags
 
 

@@ -445,12 +445,8 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
         d = diff_snapshots(store, snap["previous_id"], new_snapshot_id)
         diff_added, removed = d.touched, d.removed
     small = MatchIndex.build(load_entries(store, [new_snapshot_id], diff_added), reference=full)
-    pids = [r[0] for r in store.all("select id from party order by id")]
-    result = screen_parties(wb, pids, scope="rescreen",
-                            subject=f"snapshot {new_snapshot_id} ({len(diff_added)} new or "
-                                    f"changed, {len(removed)} removed)",
-                            index=small, snaps=snaps, fronts_index=full,
-                            carry_forward_except=[*diff_added, *removed], **kw)
+    # Hits on removed entries, read before the re-screen records new runs
+    # (which no longer carry them).
     gone = []
     if removed:
         marks = ",".join("?" * len(removed))
@@ -458,6 +454,12 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
             f"select h.id as hit_id, h.party_id, h.entry_id, h.list_name from screening_hit h"
             f" where h.entry_id in ({marks}) and h.run_id = (select max(run_id) from"
             f" screening_party_run r where r.party_id = h.party_id)", removed)]
+    pids = [r[0] for r in store.all("select id from party order by id")]
+    result = screen_parties(wb, pids, scope="rescreen",
+                            subject=f"snapshot {new_snapshot_id} ({len(diff_added)} new or "
+                                    f"changed, {len(removed)} removed)",
+                            index=small, snaps=snaps, fronts_index=full,
+                            carry_forward_except=[*diff_added, *removed], **kw)
     hit_parties = {r["party_id"] for r in result["results"] if r["hits"]} | \
         {g["party_id"] for g in gone}
     affected = []
