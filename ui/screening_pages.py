@@ -230,47 +230,9 @@ class RowsModel(QAbstractTableModel):
 # read helpers in workbench.screening.snapshots (reported as a needed core
 # change); kept here, small and parameterised, until they move.
 
-def _entry_where(snapshot_id: int, search: str) -> tuple[str, list[Any]]:
-    sql, params = "snapshot_id = ?", [snapshot_id]
-    for word in search.split():
-        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        sql += (" and (name like ? escape '\\' or alt_names like ? escape '\\'"
-                " or entry_id like ? escape '\\' or countries like ? escape '\\'"
-                " or list_code like ? escape '\\')")
-        params += [like] * 5
-    return sql, params
-
-
-def count_entries(store: Store, snapshot_id: int, search: str = "") -> int:
-    """How many entries of a snapshot match the search words. Read-only."""
-    where, params = _entry_where(snapshot_id, search)
-    return int(store.scalar(f"select count(*) from list_entry where {where}", params) or 0)
-
-
-def page_entries(store: Store, snapshot_id: int, search: str = "", *, offset: int = 0,
-                 limit: int = ENTRY_PAGE, sort: str = "name", desc: bool = False
-                 ) -> list[dict[str, Any]]:
-    """One page of a snapshot's entries (without the bulky ``data``). Read-only."""
-    where, params = _entry_where(snapshot_id, search)
-    order = {"name": "name collate nocase", "entry_id": "entry_id", "list_code": "list_code",
-             "countries": "countries", "alt_names": "alt_names"}.get(sort, "name collate nocase")
-    rows = store.all(
-        f"select id, entry_id, list_code, name, alt_names, countries from list_entry"
-        f" where {where} order by {order} {'desc' if desc else 'asc'}, id limit ? offset ?",
-        [*params, limit, offset])
-    out = []
-    for r in rows:
-        d = dict(r)
-        d["alt_names"] = json.loads(d["alt_names"] or "[]")
-        d["countries"] = json.loads(d["countries"] or "[]")
-        out.append(d)
-    return out
-
-
-def entry_data(store: Store, row_id: int) -> dict[str, Any] | None:
-    """Every stored field of one list entry (its ``data`` JSON). Read-only."""
-    row = store.one("select data from list_entry where id = ?", (row_id,))
-    return json.loads(row[0]) if row else None
+count_entries = snapshots.count_entries
+page_entries = snapshots.page_entries
+entry_data = snapshots.entry_data
 
 
 ENTRY_COLUMNS = [
@@ -620,10 +582,6 @@ def _browser() -> QTextBrowser:
 # Re-screening: after an import, after a party is saved
 # ----------------------------------------------------------------------------
 
-def _chunked(ids: list[str], n: int = 500) -> list[list[str]]:
-    return [ids[i:i + n] for i in range(0, len(ids), n)]
-
-
 def what_changed(wb: Workbench, change: Change, rescreen: dict[str, Any] | None,
                  rescreen_error: BaseException | None = None, limit: int = 500
                  ) -> dict[str, Any]:
@@ -641,11 +599,7 @@ def what_changed(wb: Workbench, change: Change, rescreen: dict[str, Any] | None,
             ids = getattr(diff, kind)
             totals[kind] = len(ids)
             snap = info.get("previous_id") if kind == "removed" else info.get("snapshot_id")
-            for chunk in _chunked(ids[:limit]):
-                marks = ",".join("?" * len(chunk))
-                entries[kind] += [dict(r) for r in store.all(
-                    f"select entry_id, list_code, name from list_entry where snapshot_id = ?"
-                    f" and entry_id in ({marks}) order by name", [snap, *chunk])]
+            entries[kind] += snapshots.entries_by_id(store, snap, ids[:limit])
     else:
         totals["added"] = int(info.get("entries") or 0)
     names: dict[int, str] = {}

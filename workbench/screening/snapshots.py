@@ -273,3 +273,60 @@ class IndexCache:
                     del cls._cache[k]
                 cls._cache[key] = idx
         return idx, snaps
+
+
+# -- browsing a snapshot (the Lists page) -------------------------------------
+
+def _entry_where(snapshot_id: int, search: str) -> tuple[str, list[Any]]:
+    sql, params = "snapshot_id = ?", [snapshot_id]
+    for word in search.split():
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql += (" and (name like ? escape '\\' or alt_names like ? escape '\\'"
+                " or entry_id like ? escape '\\' or countries like ? escape '\\'"
+                " or list_code like ? escape '\\')")
+        params += [like] * 5
+    return sql, params
+
+
+def count_entries(store: Store, snapshot_id: int, search: str = "") -> int:
+    """How many entries of a snapshot match the search words. Read-only."""
+    where, params = _entry_where(snapshot_id, search)
+    return int(store.scalar(f"select count(*) from list_entry where {where}", params) or 0)
+
+
+def page_entries(store: Store, snapshot_id: int, search: str = "", *, offset: int = 0,
+                 limit: int = 200, sort: str = "name", desc: bool = False
+                 ) -> list[dict[str, Any]]:
+    """One page of a snapshot's entries (without the bulky ``data``). Read-only."""
+    where, params = _entry_where(snapshot_id, search)
+    order = {"name": "name collate nocase", "entry_id": "entry_id", "list_code": "list_code",
+             "countries": "countries", "alt_names": "alt_names"}.get(sort, "name collate nocase")
+    rows = store.all(
+        f"select id, entry_id, list_code, name, alt_names, countries from list_entry"
+        f" where {where} order by {order} {'desc' if desc else 'asc'}, id limit ? offset ?",
+        [*params, limit, offset])
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["alt_names"] = json.loads(d["alt_names"] or "[]")
+        d["countries"] = json.loads(d["countries"] or "[]")
+        out.append(d)
+    return out
+
+
+def entry_data(store: Store, row_id: int) -> dict[str, Any] | None:
+    """Every stored field of one list entry (its ``data`` JSON). Read-only."""
+    row = store.one("select data from list_entry where id = ?", (row_id,))
+    return json.loads(row[0]) if row else None
+
+
+def entries_by_id(store: Store, snapshot_id: int, entry_ids: list[str]) -> list[dict[str, Any]]:
+    """entry_id, list_code and name of the given entries of a snapshot, by name."""
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(entry_ids), 500):
+        chunk = entry_ids[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        out += [dict(r) for r in store.all(
+            f"select entry_id, list_code, name from list_entry where snapshot_id = ?"
+            f" and entry_id in ({marks}) order by name", [snapshot_id, *chunk])]
+    return out
