@@ -50,6 +50,7 @@ class RecordForm(QWidget):
     title_key = "id"
     changed = Signal()
     error_at = Signal(QWidget)
+    loaded = Signal(object)  # the record just shown (None: a new one)
 
     def __init__(self, wb: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -153,6 +154,7 @@ class RecordForm(QWidget):
             self.clear_errors()
         finally:
             self._loading = False
+        self.loaded.emit(rec)
 
     def collect(self) -> dict[str, Any]:
         """The record as typed, for the core to validate and save."""

@@ -24,6 +24,7 @@ from workbench.shipments import STATUS_LABELS
 from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
 from .ops import Ops
 from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
+from .rules_pages import RulesPage, attach_rules_panels
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
@@ -42,12 +43,6 @@ PLACEHOLDERS = {
                   "(true match or false positive, with your reason) that is "
                   "remembered until the party or the list entry changes. Ctrl+R "
                   "will screen the selected shipment."),
-    "rules": ("Rules",
-              "Here you will load versioned rules packs (ECCN 3A090/4A090 thresholds, "
-              "country groups, licence exceptions) and see, for each shipment, the "
-              "determination — licence required, exception, no licence required, "
-              "prohibited or needs review — with every rule it used and the computed "
-              "TPP and performance density."),
     "checklists": ("Checklists",
                    "Here you will run the end-user verification checklist for a "
                    "shipment: answer each question, resolve red flags, attach evidence "
@@ -132,6 +127,9 @@ class MainWindow(QMainWindow):
             form=LicenceForm(wb), get=licences.get_licence, save=licences.save_licence)
         for name, (title, text) in PLACEHOLDERS.items():
             self.pages[name] = PlaceholderPage(title, text)
+        self.pages["rules"] = RulesPage(wb, ops)
+        self.pages["rules"].saved.connect(self._on_saved)
+        attach_rules_panels(self.pages["items"], self.pages["shipments"], ops)
         self.pages["audit"] = AuditPage(wb, ops)
         for p in self.pages.values():
             if isinstance(p, MasterPage):

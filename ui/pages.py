@@ -20,7 +20,7 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame,
                                QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
-                               QScrollArea, QSplitter, QTableView, QVBoxLayout,
+                               QScrollArea, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from workbench import audit, browse, users
@@ -184,6 +184,8 @@ class MasterPage(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(form)
         pl.addWidget(self.scroll, 1)
+        self._panel_layout = pl
+        self.tabs: QTabWidget | None = None
         split.addWidget(panel)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 4)
@@ -203,6 +205,20 @@ class MasterPage(QWidget):
         self._update_title()
         if self.model.rowCount():
             self.table.selectRow(0)
+
+    def add_tab(self, title: str, widget: QWidget) -> None:
+        """Put `widget` in a tab beside the form (e.g. the item's
+        classification); the form's own tab comes first."""
+        if self.tabs is None:
+            self.tabs = QTabWidget()
+            self.tabs.setDocumentMode(True)
+            i = self._panel_layout.indexOf(self.scroll)
+            self._panel_layout.removeWidget(self.scroll)
+            self.tabs.addTab(self.scroll, self.form.noun.capitalize())
+            self._panel_layout.insertWidget(i, self.tabs, 1)
+            # errors are shown in the form: bring its tab forward
+            self.form.error_at.connect(lambda *_: self.tabs.setCurrentIndex(0))
+        self.tabs.addTab(widget, title)
 
     # -- queries -------------------------------------------------------------------
     def _apply_query(self) -> None:
