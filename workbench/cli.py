@@ -362,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
 from .rules.cli import register as _register_rules  # noqa: E402
 
 _register_rules(cli)
+from .checklists.cli import register as _register_checklists  # noqa: E402
+
+_register_checklists(cli)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -31,6 +31,7 @@ AREA_MODULES: list[str] = [
     "workbench.screening.snapshots",
     "workbench.screening.results",
     "workbench.rules.store",
+    "workbench.checklists.store",
 ]
 
 
