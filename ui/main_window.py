@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+                               QMainWindow, QMessageBox, QStackedWidget,
                                QWidget)
 
 import workbench
@@ -24,25 +24,13 @@ from workbench.shipments import STATUS_LABELS
 from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
 from .ops import Ops
 from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
+from .import_dialog import ImportDialog
 from .rules_pages import RulesPage, attach_rules_panels
+from .screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
 PLACEHOLDERS = {
-    "lists": ("Restricted-party lists",
-              "Here you will load and compare snapshots of the US restricted-party "
-              "lists (the Consolidated Screening List, OFAC SDN, the BIS Entity, "
-              "Denied Persons and Unverified lists). Each snapshot is kept with its "
-              "source, publish date and SHA-256, so every screening result can say "
-              "which version of a list it was checked against; loading a new one "
-              "shows which customers and open shipments it affects."),
-    "screening": ("Screening",
-                  "Here you will screen parties — every legal name, alias and "
-                  "name in another script — against the current list snapshots, see "
-                  "each possible match with why it matched, and record a decision "
-                  "(true match or false positive, with your reason) that is "
-                  "remembered until the party or the list entry changes. Ctrl+R "
-                  "will screen the selected shipment."),
     "checklists": ("Checklists",
                    "Here you will run the end-user verification checklist for a "
                    "shipment: answer each question, resolve red flags, attach evidence "
@@ -127,6 +115,11 @@ class MainWindow(QMainWindow):
             form=LicenceForm(wb), get=licences.get_licence, save=licences.save_licence)
         for name, (title, text) in PLACEHOLDERS.items():
             self.pages[name] = PlaceholderPage(title, text)
+        self.pages["lists"] = ListsPage(wb, ops)
+        self.pages["screening"] = ScreeningPage(wb, ops)
+        self.pages["lists"].imported.connect(
+            lambda _d: self._refresh("screening", "audit", "dashboard"))
+        self.pages["screening"].changed.connect(lambda _c: self._refresh("audit", "dashboard"))
         self.pages["rules"] = RulesPage(wb, ops)
         self.pages["rules"].saved.connect(self._on_saved)
         attach_rules_panels(self.pages["items"], self.pages["shipments"], ops)
@@ -147,6 +140,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         m = mb.addMenu("&File")
+        self.import_action = self._action("&Import from a spreadsheet…", "Ctrl+I",
+                                          self.import_file,
+                                          "Parties, items or shipments from CSV or XLSX")
+        m.addAction(self.import_action)
         self.backup_action = self._action("&Backup…", None, self.backup,
                                           "Copy the database to a file of your choice")
         m.addAction(self.backup_action)
@@ -162,7 +159,10 @@ class MainWindow(QMainWindow):
                                         lambda: self._dispatch("save"))
         self.cancel_action = self._action("&Cancel changes", Qt.Key.Key_Escape,
                                           lambda: self._dispatch("cancel"))
-        for a in (self.find_action, self.new_action, self.save_action, self.cancel_action):
+        self.screen_action = self._action("Sc&reen all parties", "Ctrl+R", self.screen_now,
+                                          "Screen every party against the current lists")
+        for a in (self.find_action, self.new_action, self.save_action, self.cancel_action,
+                  self.screen_action):
             m.addAction(a)
         m = mb.addMenu("&Go")
         for i, (name, label) in enumerate(NAV[:9]):
@@ -222,6 +222,22 @@ class MainWindow(QMainWindow):
         if fn is not None:
             fn()
 
+    def _refresh(self, *names: str) -> None:
+        for name in names:
+            self.pages[name].refresh()
+
+    def screen_now(self) -> None:
+        """Ctrl+R: screen every party against the current list snapshots."""
+        page = self.show_page("screening")
+        page.screen_all()
+
+    def import_file(self) -> None:
+        def done(_report: Any) -> None:
+            for name in ("parties", "items", "shipments"):
+                self.pages[name].model.refresh()
+            self._refresh("dashboard", "audit")
+        ImportDialog(self.wb, self.ops, self, on_imported=done).exec()
+
     def _on_saved(self, change: Change) -> None:
         # Other pages re-read what a write may have changed (cheap: counts and
         # one page each), like Anki's operation_did_execute.
@@ -232,6 +248,10 @@ class MainWindow(QMainWindow):
         if change.entity == "party":
             for name in ("shipments", "licences"):
                 self.pages[name].model.refresh()
+            # an edited party is screened again at once (names or addresses
+            # may have changed); nothing happens before a list is imported
+            rescreen_after_party_save(self.wb, self.ops, change.id, parent=self,
+                                      on_done=lambda _r: self.pages["screening"].refresh())
 
     # -- menu actions ---------------------------------------------------------------
     def backup(self) -> None:

@@ -16,14 +16,15 @@ import json
 from typing import Any, Callable
 
 from PySide6.QtCore import QDate, QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFrame,
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame,
                                QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
                                QScrollArea, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
 from workbench import audit, browse, users
+from workbench.screening import results as screening_results
 from workbench.app import Change, Workbench
 from workbench.errors import ValidationError
 from workbench.shipments import STATUS_LABELS, STATUSES
@@ -464,6 +465,17 @@ class DashboardPage(QWidget):
             grid.addWidget(t, 0, i)
         lay.addLayout(grid)
 
+        lay.addWidget(self._section("Screening"))
+        row = QHBoxLayout()
+        to_screening = lambda: self.open_list("screening", "")  # noqa: E731
+        self.tiles["open_hits"] = _Tile("hits need a decision", to_screening, "bad")
+        self.tiles["possible_fronts"] = _Tile("parties may be fronts", to_screening, "warn")
+        self.tiles["never_screened"] = _Tile("parties never screened", to_screening, "warn")
+        for k in ("open_hits", "possible_fronts", "never_screened"):
+            row.addWidget(self.tiles[k])
+        row.addStretch(1)
+        lay.addLayout(row)
+
         lay.addWidget(self._section("Licences"))
         row = QHBoxLayout()
         self.tiles["expiring"] = _Tile(f"licences expire within {self.EXPIRY_DAYS} days",
@@ -484,9 +496,7 @@ class DashboardPage(QWidget):
             row.addWidget(self.tiles[k])
         row.addStretch(1)
         lay.addLayout(row)
-        hint = QLabel("Click a number to open the list it counts. Screening hits, "
-                      "determinations and checklists will appear here when those "
-                      "capabilities arrive.")
+        hint = QLabel("Click a number to open the list it counts.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: palette(mid); margin-top: 12px;")
         lay.addWidget(hint)
@@ -527,6 +537,8 @@ class DashboardPage(QWidget):
             date_column="expiry_date", date_from="0000-01-01", date_to=y)))
         for k in ("licences", "parties", "items", "audit"):
             self.tiles[k].set_count(browse.count(s, k))
+        for k, n in screening_results.attention_counts(s).items():
+            self.tiles[k].set_count(n)
 
 
 # ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import (QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex,
                             Qt, QTimer, Signal)
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit,
@@ -1359,8 +1359,8 @@ class ScreeningPage(QWidget):
             # clicking the already-current row of the other table shows it again
             table.clicked.connect(lambda cur, t=table: self._on_row(t, cur))
         self.tabs.currentChanged.connect(self._on_tab)
-        QShortcut(QKeySequence("Ctrl+R"), self, self.screen_all,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # Ctrl+R is the main window's "Screen all parties" action (one
+        # shortcut, so it is never ambiguous)
         self.refresh()
 
     # -- state -------------------------------------------------------------------------

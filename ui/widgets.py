@@ -10,7 +10,7 @@ All of them live on the GUI thread; record pickers read the store there
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pycountry

@@ -280,7 +280,6 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
     from .fronts import front_flags, listed_party_ids
 
     full_index = fronts_index or IndexCache.get(wb.store)[0]
-    listed = listed_party_ids(wb.store)
     results = []
     n_fronts = 0
     with wb.writing() as w:
@@ -302,13 +301,22 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
             names, country, address, nh = _party_query(wb.store, pid)
             hits = index.screen(names, country=country, address=address, threshold=thr)
             snap_of = _snapshot_by_entry(wb.store, snaps, hits)
-            flags = [f.as_dict() for f in front_flags(wb.store, pid, index=full_index,
-                                                      listed=listed)]
-            n_fronts += bool(flags)
             stored = _store_party_hits(wb, run_id, pid, shipment_id, names, nh, hits, snap_of,
-                                       carry_forward=carry, fronts=flags)
+                                       carry_forward=carry)
             total_hits += len(stored)
-            results.append({"party_id": pid, "names": names, "hits": stored, "fronts": flags})
+            results.append({"party_id": pid, "names": names, "hits": stored, "fronts": []})
+        # Fronts after all hits are in: a party owned by another party of this
+        # same run is judged on that owner's fresh result.
+        listed = listed_party_ids(wb.store)
+        for r in results:
+            flags = [f.as_dict() for f in front_flags(wb.store, r["party_id"], index=full_index,
+                                                      listed=listed)]
+            if flags:
+                n_fronts += 1
+                r["fronts"] = flags
+                w.conn.execute("update screening_party_run set fronts = ? where run_id = ?"
+                               " and party_id = ?",
+                               (json.dumps(flags, ensure_ascii=False), run_id, r["party_id"]))
         w.conn.execute("update screening_run set parties = ?, hits = ? where id = ?",
                        (len(party_ids), total_hits, run_id))
         w.audit("screening_run", run_id, "screen", None,
@@ -401,6 +409,20 @@ def latest_fronts(store: Store, party_id: int) -> list[dict[str, Any]]:
     row = store.one("select fronts from screening_party_run where party_id = ?"
                     " order by run_id desc limit 1", (party_id,))
     return json.loads(row[0]) if row else []
+
+
+def attention_counts(store: Store) -> dict[str, int]:
+    """Dashboard numbers: open hits, parties flagged as possible fronts (by
+    their latest screening), and parties never screened. Read-only."""
+    latest = ("select party_id, max(run_id) as run_id from screening_party_run"
+              " group by party_id")
+    fronts = store.scalar(
+        f"select count(*) from screening_party_run r join ({latest}) l"
+        f" on l.party_id = r.party_id and l.run_id = r.run_id where r.fronts != '[]'") or 0
+    never = store.scalar("select count(*) from party p where not exists (select 1 from"
+                         " screening_party_run r where r.party_id = p.id)") or 0
+    return {"open_hits": len(open_hits(store)), "possible_fronts": fronts,
+            "never_screened": never}
 
 
 def open_hits(store: Store) -> list[dict[str, Any]]:
