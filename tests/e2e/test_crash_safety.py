@@ -48,6 +48,12 @@ if mode == "import":
     say("started")
     report = import_file(wb, "parties", sys.argv[3])
     say(f"done {report!r}"[:300])
+elif mode == "lists":
+    from workbench.screening.snapshots import import_list
+    wb = Workbench.open(db)
+    say("started")
+    change = import_list(wb, sys.argv[3])
+    say(f"done {change.id}")
 elif mode == "save":
     n = int(sys.argv[3])
     wb = Workbench.open(db)
@@ -246,6 +252,31 @@ def test_crash_during_import_leaves_database_as_before(tmp_path):
             assert now["counts"] == after["counts"], f"killed after {delay:.3f}s: partial import"
         outcomes.append((round(delay, 3), killed, "before" if now == before else "complete"))
     print(f"{args[0]} kills (delay, killed, state):", outcomes)
+    assert any(o[2] == "before" for o in outcomes), "the kills missed the work"
+
+
+def test_crash_during_list_import_leaves_no_partial_snapshot(tmp_path):
+    """A restricted-party list snapshot (OFAC SDN 2021: 8,976 entries, about
+    22,000 names) killed mid-import: no snapshot, or the whole snapshot."""
+    sdn = ROOT / "tests" / "data" / "lists" / "ofac_sdn_2021" / "sdn.csv"
+    base = tmp_path / "base.db"
+    _build_db(base, parties=200, events=200)
+    before = _state(base)
+    db = tmp_path / "wb.db"
+    args = ["lists", str(db), str(sdn)]
+    _fresh_copy(base, db)
+    out, full, _ = _run_child(tmp_path, args, None)
+    after = _state(db)
+    assert after["counts"]["list_snapshot"] == 1 and after["counts"]["list_entry"] == 8976
+    outcomes = []
+    for delay in _delays(full):
+        _fresh_copy(base, db)
+        _, _, killed = _run_child(tmp_path, args, delay)
+        now = _state(db)
+        _check_sound(db)
+        assert now in (before, after), f"killed after {delay:.3f}s: partial snapshot"
+        outcomes.append((round(delay, 3), killed, "before" if now == before else "complete"))
+    print("list import kills (delay, killed, state):", outcomes)
     assert any(o[2] == "before" for o in outcomes), "the kills missed the work"
 
 
