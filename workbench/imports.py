@@ -589,7 +589,7 @@ def _party_after(pid: int, version: int, rec: dict[str, Any]) -> dict[str, Any]:
     from what was written (saves five reads per record; a test checks the two
     agree)."""
     after = {"id": pid, "version": version}
-    for f in _parties._ROW_FIELDS:
+    for f in _parties.ROW_FIELDS:
         after[f] = rec[f]
     after["names"] = [dict(n) for n in rec["names"]]
     after["addresses"] = [dict(a) for a in rec["addresses"]]
@@ -605,42 +605,7 @@ def _same_record(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return audit.canonical_json(strip(before)) == audit.canonical_json(strip(after))
 
 
-def _write_party(conn, rec: dict[str, Any], pid: int | None, now: str) -> int:
-    """The same writes as ``parties.save_party`` without its extra reads.
-    Caller holds the transaction and appends the audit event."""
-    fields = _parties._ROW_FIELDS
-    if pid is None:
-        pid = conn.execute(
-            f"insert into party ({', '.join(fields)}, created_at, updated_at)"
-            f" values ({', '.join('?' * len(fields))}, ?, ?)",
-            (*[rec[f] for f in fields], now, now)).lastrowid
-    else:
-        conn.execute(
-            f"update party set {', '.join(f + ' = ?' for f in fields)},"
-            f" version = version + 1, updated_at = ? where id = ?",
-            (*[rec[f] for f in fields], now, pid))
-        for child, col in (("party_name", "party_id"), ("party_address", "party_id"),
-                           ("party_registration", "party_id"), ("ownership", "owned_id")):
-            conn.execute(f"delete from {child} where {col} = ?", (pid,))
-    if rec["names"]:
-        conn.executemany(
-            "insert into party_name (party_id, name, kind, script) values (?,?,?,?)",
-            [(pid, n["name"], n["kind"], n["script"]) for n in rec["names"]])
-    if rec["addresses"]:
-        conn.executemany(
-            "insert into party_address (party_id, street, city, postcode, country)"
-            " values (?,?,?,?,?)",
-            [(pid, a["street"], a["city"], a["postcode"], a["country"])
-             for a in rec["addresses"]])
-    if rec["registrations"]:
-        conn.executemany(
-            "insert into party_registration (party_id, scheme, value) values (?,?,?)",
-            [(pid, r["scheme"], r["value"]) for r in rec["registrations"]])
-    if rec["owners"]:
-        conn.executemany(
-            "insert into ownership (owned_id, owner_id, percent) values (?,?,?)",
-            [(pid, o["owner_id"], o["percent"]) for o in rec["owners"]])
-    return pid
+_write_party = _parties.write_party
 
 
 class _PartyImport:

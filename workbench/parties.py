@@ -266,27 +266,40 @@ def save_party(wb: Workbench, data: dict[str, Any]) -> Change:
         before = get_party(store, pid) if pid is not None else None
         check_version(before, rec, before["legal_name"] if before else "")
         _check_links(store, rec, pid)
-        pid = write_row(w.conn, "party", _ROW_FIELDS, [rec[f] for f in _ROW_FIELDS],
-                        pid, now, (("party_name", "party_id"), ("party_address", "party_id"),
-                                   ("party_registration", "party_id"), ("ownership", "owned_id")))
-        w.conn.executemany(
-            "insert into party_name (party_id, name, kind, script) values (?,?,?,?)",
-            [(pid, n["name"], n["kind"], n["script"]) for n in rec["names"]])
-        w.conn.executemany(
-            "insert into party_address (party_id, street, city, postcode, country)"
-            " values (?,?,?,?,?)",
-            [(pid, a["street"], a["city"], a["postcode"], a["country"])
-             for a in rec["addresses"]])
-        w.conn.executemany(
-            "insert into party_registration (party_id, scheme, value) values (?,?,?)",
-            [(pid, r["scheme"], r["value"]) for r in rec["registrations"]])
-        w.conn.executemany(
-            "insert into ownership (owned_id, owner_id, percent) values (?,?,?)",
-            [(pid, o["owner_id"], o["percent"]) for o in rec["owners"]])
+        pid = write_party(w.conn, rec, pid, now)
         after = get_party(store, pid)
         action = "create" if before is None else "update"
         w.audit("party", pid, action, before, after)
     return Change("party", pid, action, after)
+
+
+ROW_FIELDS = _ROW_FIELDS
+
+
+def write_party(conn: Any, rec: dict[str, Any], pid: int | None, now: str) -> int:
+    """Write a normalised party record (row and children) and return its id.
+
+    The one place party rows are written (``save_party`` and the bulk import
+    both use it); the caller holds the transaction, has checked links and
+    appends the audit event.
+    """
+    pid = write_row(conn, "party", _ROW_FIELDS, [rec[f] for f in _ROW_FIELDS], pid, now,
+                    (("party_name", "party_id"), ("party_address", "party_id"),
+                     ("party_registration", "party_id"), ("ownership", "owned_id")))
+    conn.executemany(
+        "insert into party_name (party_id, name, kind, script) values (?,?,?,?)",
+        [(pid, n["name"], n["kind"], n["script"]) for n in rec["names"]])
+    conn.executemany(
+        "insert into party_address (party_id, street, city, postcode, country)"
+        " values (?,?,?,?,?)",
+        [(pid, a["street"], a["city"], a["postcode"], a["country"]) for a in rec["addresses"]])
+    conn.executemany(
+        "insert into party_registration (party_id, scheme, value) values (?,?,?)",
+        [(pid, r["scheme"], r["value"]) for r in rec["registrations"]])
+    conn.executemany(
+        "insert into ownership (owned_id, owner_id, percent) values (?,?,?)",
+        [(pid, o["owner_id"], o["percent"]) for o in rec["owners"]])
+    return pid
 
 
 def ownership_chains(store: Store, party_id: int, *, max_depth: int = 10
