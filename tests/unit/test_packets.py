@@ -1,0 +1,111 @@
+"""Audit packets: content model, workbook, PDF and verification (pure core)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from workbench import evidence, shipments
+from workbench.bootstrap import open_workbench
+from workbench.checklists import store as cstore
+from workbench.packets import build_packet
+from workbench.packets.model import Section, canonical_value, _cols
+from workbench.packets.xlsx import verify_xlsx, write_xlsx
+
+DANGEROUS = "=cmd|' /C calc'!A0"
+MARKUP = "<b>not bold</b> & <i>no</i> " + "x" * 300
+
+
+@pytest.fixture(scope="module")
+def wb(tmp_path_factory):
+    """Demo database with a classification, determination, checklist run,
+    evidence and hostile user text on SO-2026-0010."""
+    from workbench.rules import store as rstore
+
+    path = tmp_path_factory.mktemp("pk") / "demo.db"
+    w = open_workbench(path, demo=True)
+    w.login("olivia", "demo-password")
+    sid = shipments.find_shipment(w.store, "SO-2026-0010")
+    rec = shipments.get_shipment(w.store, sid)
+    rec.update(end_use=DANGEROUS, notes=MARKUP)
+    shipments.save_shipment(w, rec)
+    rstore.decide_classification(w, 6, accept=True)
+    rstore.determine_shipment(w, sid)
+    cstore.start_run(w, "ai-chip-diversion", shipment_id=sid)
+    evidence.store_evidence(w, b"%PDF-1.4 end-user statement\n", "EUS signed.pdf",
+                            link=("shipment", sid))
+    yield w
+    w.close()
+
+
+def test_sections_and_manifest(wb):
+    p = build_packet(wb.store, shipment_refs=["SO-2026-0010"], generated_by="olivia")
+    ids = [s.id for s in p.sections]
+    for want in ("shipments", "lines", "parties", "screening", "hits", "classification",
+                 "determination", "ledger", "checklists", "signoffs", "evidence", "audit"):
+        assert want in ids
+    sec = {s.id: s for s in p.sections}
+    names = [r[3] for r in sec["parties"].rows]
+    assert "曙光信息产业股份有限公司" in names
+    assert any(r[5] == "Han" for r in sec["parties"].rows)
+    # provenance: list file and its SHA-256
+    assert sec["screening"].rows[0][5] == "entity_list_sample.csv"
+    assert len(sec["screening"].rows[0][6]) == 64
+    assert sec["hits"].rows and sec["hits"].rows[0][3] == "EL"
+    assert sec["classification"].rows[0][2] == pytest.approx(1912.0)
+    det = sec["determination"].rows[0]
+    assert det[9] == "us-ear-advanced-computing" and det[10] and len(det[11]) == 64
+    assert sec["evidence"].rows[0][1] == "EUS signed.pdf"
+    assert sec["lines"].rows[0][6] == __import__("decimal").Decimal("6500.00")
+    m = p.manifest()
+    assert m["audit_chain_head"] == p.chain_head and len(p.chain_head) == 64
+    assert {s["id"]: s["sha256"] for s in m["sections"]}["parties"] == sec["parties"].sha256()
+    assert m["evidence"][0]["name"] == "EUS signed.pdf"
+
+
+def test_scope_by_party_and_dates(wb):
+    from workbench.parties import find_party
+
+    pid = find_party(wb.store, "Dawning Information Industry Co., Ltd.")
+    p = build_packet(wb.store, party_id=pid)
+    assert "SO-2026-0010" in p.scope["shipments"]
+    p = build_packet(wb.store, date_from="2026-01-01", date_to="2026-12-31")
+    assert len(p.scope["shipments"]) > 1
+
+
+def test_canonical_values_survive_workbook_types():
+    assert canonical_value("date", dt.date(2026, 9, 15)) == canonical_value(
+        "date", dt.datetime(2026, 9, 15))
+    assert canonical_value("money", __import__("decimal").Decimal("6500.00")) == \
+        canonical_value("money", 6500)
+    assert canonical_value("text", "a\r\nb") == "a\nb"
+    assert canonical_value("int", "n/a") == "n/a"
+    s = Section("x", "X", _cols("A, B:int"), [["a", 1]])
+    assert len(s.sha256()) == 64
+
+
+def test_xlsx_types_safety_and_verify(wb, tmp_path):
+    import openpyxl
+
+    p = build_packet(wb.store, shipment_refs=["SO-2026-0010"], generated_by="olivia")
+    out = write_xlsx(p, tmp_path / "p.xlsx")
+    assert (tmp_path / "p.xlsx.sha256").read_text().split()[1] == "p.xlsx"
+    assert verify_xlsx(out) == []
+    book = openpyxl.load_workbook(out)
+    ws = book["Shipments"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    assert isinstance(ws["B2"].value, dt.datetime)          # a date, not text
+    assert ws["F2"].value == DANGEROUS and ws["F2"].data_type == "s"
+    assert ws["F2"].quotePrefix
+    lines = book["Shipment lines"]
+    assert lines["G2"].value == 6500 and lines["I2"].value == "USD"
+    assert "Manifest" in book.sheetnames
+    # edit one cell: verify names the sheet and row
+    ws["E2"] = "shipped"
+    book.save(tmp_path / "q.xlsx")
+    shutil.copy(tmp_path / "p.xlsx.sha256", tmp_path / "q.xlsx.sha256")
+    problems = verify_xlsx(tmp_path / "q.xlsx")
+    assert any("sheet 'Shipments' row 2 was altered" in x for x in problems)
+    assert any("SHA-256" in x and "changed after export" in x for x in problems)

@@ -1,0 +1,9 @@
+"""Audit packets: one shipment (or party, or period) as a signed PDF and an
+Excel workbook with the same content and a manifest of content hashes.
+
+Pure core (no Qt): :mod:`.model` gathers the sections, :mod:`.xlsx` and
+:mod:`.pdf` write them, :mod:`.signing` holds the organisation key and signs,
+:mod:`.verify` checks a received packet.
+"""
+
+from .model import LEDGER_STUB, Packet, PacketError, Section, build_packet  # noqa: F401
