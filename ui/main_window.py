@@ -21,6 +21,7 @@ from workbench import items, licences, parties, shipments, users
 from workbench.app import Change, Workbench
 from workbench.shipments import STATUS_LABELS
 
+from .checklists_page import ChecklistsPage
 from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
 from .ops import Ops
 from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
@@ -30,12 +31,7 @@ from .screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
-PLACEHOLDERS = {
-    "checklists": ("Checklists",
-                   "Here you will run the end-user verification checklist for a "
-                   "shipment: answer each question, resolve red flags, attach evidence "
-                   "and sign. A second person signs off overrides."),
-}
+PLACEHOLDERS: dict[str, tuple[str, str]] = {}
 
 NAV = [("dashboard", "Dashboard"), ("parties", "Parties"), ("items", "Items"),
        ("shipments", "Shipments"), ("licences", "Licences"), ("lists", "Lists"),
@@ -123,6 +119,8 @@ class MainWindow(QMainWindow):
         self.pages["rules"] = RulesPage(wb, ops)
         self.pages["rules"].saved.connect(self._on_saved)
         attach_rules_panels(self.pages["items"], self.pages["shipments"], ops)
+        self.pages["checklists"] = ChecklistsPage(wb, ops)
+        self.pages["checklists"].changed.connect(lambda _c: self._refresh("audit", "dashboard"))
         self.pages["audit"] = AuditPage(wb, ops)
         for p in self.pages.values():
             if isinstance(p, MasterPage):
