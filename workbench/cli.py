@@ -365,6 +365,9 @@ _register_rules(cli)
 from .checklists.cli import register as _register_checklists  # noqa: E402
 
 _register_checklists(cli)
+from .ledger.cli import register as _register_ledger  # noqa: E402
+
+_register_ledger(cli)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

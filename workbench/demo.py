@@ -168,8 +168,9 @@ SHIPMENTS: list[dict[str, Any]] = [
      "status": "draft", "end_use": "Server manufacturing",
      "lines": [("L20", 120, "6500.00")],
      "parties": [("purchaser", "dawning"), ("end_user", "dawning")]},
+    # In review, not cleared: only clearance (workbench.ledger) may clear a shipment.
     {"reference": "SO-2026-0011", "ship_date": "2026-10-05", "destination": "MY",
-     "status": "cleared", "end_use": "Teaching cluster for AI courses",
+     "status": "in_review", "end_use": "Teaching cluster for AI courses",
      "lines": [("L40S", 8, "8300.00")],
      "parties": [("purchaser", "uni"), ("end_user", "uni")]},
     {"reference": "SO-2026-0012", "ship_date": "2026-11-30", "destination": "AE",

@@ -32,6 +32,7 @@ AREA_MODULES: list[str] = [
     "workbench.screening.results",
     "workbench.rules.store",
     "workbench.checklists.store",
+    "workbench.ledger.store",
 ]
 
 

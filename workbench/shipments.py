@@ -115,6 +115,14 @@ def save_shipment(wb: Workbench, data: dict[str, Any]) -> Change:
         sid = rec["id"]
         before = get_shipment(store, sid) if sid is not None else None
         check_version(before, rec, f"shipment {before['reference']}" if before else "")
+        # Status moves belong to clearance (workbench.ledger.clearance): an
+        # edit may only keep the status (or swap draft/in review); the check
+        # runs inside this transaction so it sees the status as it is now.
+        from .ledger.clearance import check_save_status
+
+        if before is not None and blank(data.get("status")):
+            rec["status"] = before["status"]  # no status given: keep the current one
+        check_save_status(before, rec["status"], rec["ship_date"])
         c = Checker()
         dup = store.one("select id from shipment where reference = ? collate nocase"
                         " and id is not ?", (rec["reference"], sid))
