@@ -26,7 +26,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import (QDesktopServices, QDragEnterEvent, QDropEvent, QKeyEvent,
                            QKeySequence, QShortcut)
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog,
@@ -40,12 +40,11 @@ from workbench import browse
 from workbench import evidence as ev
 from workbench.app import Change, Workbench
 from workbench.checklists import store as cs
-from workbench.errors import (AuthenticationError, PermissionDenied, ValidationError,
-                              WorkbenchError)
+from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
 from workbench.store import Store
 
-from .ops import Ops, Task, error_text, show_error
-from .screening_pages import Banner, Col, RowsModel, RowRole, _heading, _muted, _ts, make_view
+from .ops import Ops, Task, error_text
+from .screening_pages import Banner, Col, RowsModel, _heading, _muted, _ts, make_view
 from .widgets import ERROR_COLOR, ErrorLabel, RecordPicker
 
 DUE_WITHIN_DAYS = 60
@@ -370,11 +369,24 @@ class QuestionRow(QFrame):
         return self._red
 
     def set_read_only(self, ro: bool) -> None:
-        self.answer.setEnabled(not ro)
+        if isinstance(self.answer, QLineEdit):
+            # read-only rather than disabled: a locked answer stays legible
+            self.answer.setReadOnly(ro)
+            self.answer.setFocusPolicy(Qt.FocusPolicy.NoFocus if ro else
+                                       Qt.FocusPolicy.StrongFocus)
+        else:
+            self.answer.setEnabled(not ro)
+        self.note.setPlaceholderText("" if ro else "Note (optional)")
         for w in (self.note, self.resolution):
             w.setReadOnly(ro)
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus if ro else Qt.FocusPolicy.StrongFocus)
         self.attach_btn.setVisible(not ro)
+
+    def editable(self) -> bool:
+        """True when the answer can be changed here."""
+        if isinstance(self.answer, QLineEdit):
+            return not self.answer.isReadOnly()
+        return self.answer.isEnabled()
 
     def show_error(self, messages: list[str]) -> None:
         self.error.set_messages(messages)
@@ -523,6 +535,7 @@ class RunForm(QWidget):
         self.hint = _muted("Tab: next question · Y/N/A answers yes/no · Ctrl+S save · "
                            "Ctrl+E attach · drop files on a question")
         bar.addWidget(self.hint, 1)
+        bar.addStretch(0)  # keeps the buttons their size when the hint is hidden
         self.save_btn = QPushButton("Save answers")
         self.save_btn.setToolTip("Save the changed answers (Ctrl+S)")
         self.save_btn.clicked.connect(lambda: self.save())
@@ -1038,7 +1051,7 @@ class StartDialog(QDialog):
         super().__init__(parent)
         self.wb, self.ops = wb, ops
         self.setWindowTitle("Start a checklist")
-        self.resize(640, 460)
+        self.resize(780, 520)
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.party_rb = QRadioButton("&Party")
@@ -1107,11 +1120,12 @@ class StartDialog(QDialog):
         for a in applies:
             tgt = a.get("party_id"), a.get("shipment_id")
             seen.add((a["template_id"], *tgt))
-            state = (f"open run {a['open_run']} — opens it" if a["open_run"] else
-                     f"done: run {a['valid_run']} is valid" if a["valid_run"] else "needed")
+            state = (f"run {a['open_run']} is open — Enter opens it" if a["open_run"] else
+                     f"run {a['valid_run']} is done and valid" if a["valid_run"] else
+                     "not started")
             kind = "party" if a.get("party_id") is not None else "shipment"
-            text = (f"★ {a['title']} — {kind} {a['label']}  [{state}]\n"
-                    + "\n".join(f"    because {r}" for r in a["reasons"]))
+            text = (f"★ {a['title']} — {kind} {a['label']}\n    {state}\n"
+                    + "\n".join(f"    • because {r}" for r in a["reasons"]))
             it = QListWidgetItem(text)
             it.setData(Qt.ItemDataRole.UserRole, (a["template_id"], a.get("party_id"),
                                                   a.get("shipment_id"), a["open_run"]))
@@ -1358,7 +1372,7 @@ class ChecklistsPage(QWidget):
     def _started(self, ch: Change) -> None:
         self.refresh()
         self.open_run(ch.id)
-        self.form.banner.say(f"Started: answer each question, then sign off.", "ok")
+        self.form.banner.say("Started: answer each question, then sign off.", "ok")
         self.changed.emit(ch)
 
     def save(self) -> None:

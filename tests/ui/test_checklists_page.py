@@ -241,7 +241,7 @@ def test_kyc_run_from_the_keyboard_red_flag_evidence_signoff_and_approval(
     f2.sign_off()
     idle(page2)
     assert f2.run["status"] == "completed"
-    assert f2.read_only and not f2.rows[0].answer.isEnabled()
+    assert f2.read_only and not any(r.editable() for r in f2.rows)
     assert f2.rows[1].note.isReadOnly() and not f2.save_btn.isVisible()
     assert f2.revise_btn.isVisible()
     assert "Approved" in f2.signoffs.text() and "arthur" in f2.signoffs.text()
@@ -296,7 +296,7 @@ def test_auditor_reads_only(qtbot, make_page, idle, password, db):
     page.open_current()
     form = page.form
     assert form.read_only
-    assert all(not r.answer.isEnabled() and r.note.isReadOnly() for r in form.rows)
+    assert all(not r.editable() and r.note.isReadOnly() for r in form.rows)
     assert not form.sign_btn.isVisible() and not form.save_btn.isVisible()
     assert form.rows[0].note.text() == "passport seen"
     assert form.save() is False
