@@ -368,6 +368,9 @@ _register_checklists(cli)
 from .ledger.cli import register as _register_ledger  # noqa: E402
 
 _register_ledger(cli)
+from .packets.cli import register as _register_packets  # noqa: E402
+
+_register_packets(cli)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

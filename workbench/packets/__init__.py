@@ -7,3 +7,5 @@ Pure core (no Qt): :mod:`.model` gathers the sections, :mod:`.xlsx` and
 """
 
 from .model import LEDGER_STUB, Packet, PacketError, Section, build_packet  # noqa: F401
+from .export import ExportResult, export_packet  # noqa: F401,E402
+from .verify import Report, verify_file  # noqa: F401,E402

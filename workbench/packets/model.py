@@ -187,14 +187,18 @@ def _cols(spec: str) -> list[Column]:
 # -- gathering ---------------------------------------------------------------------------------
 
 def _exporter(store: Store) -> str:
-    for key in ("exporter_name", "exporter", "company_name", "organisation"):
-        try:
-            row = store.one("select value from setting where key = ?", (key,))
-        except Exception:  # no settings table in this schema version
-            return "Exporter (name not set)"
-        if row and row[0]:
-            return str(row[0])
-    return "Exporter (name not set)"
+    """The exporter's name: $WORKBENCH_EXPORTER, else the ``exporter_name``
+    meta entry if a later version stores one, else a visible placeholder."""
+    import os
+
+    env = os.environ.get("WORKBENCH_EXPORTER", "").strip()
+    if env:
+        return env
+    try:
+        row = store.one("select value from meta where key = 'exporter_name'")
+    except Exception:  # meta without key/value columns: nothing stored
+        row = None
+    return str(row[0]) if row and row[0] else "Exporter (name not set)"
 
 
 def _ledger_api() -> Any:
@@ -209,7 +213,8 @@ def _ledger_api() -> Any:
 def build_packet(store: Store, *, shipment_refs: Iterable[str] = (),
                  shipment_ids: Iterable[int] = (), party_id: int | None = None,
                  date_from: str | None = None, date_to: str | None = None,
-                 generated_by: str = "system", scope_label: str | None = None) -> Packet:
+                 generated_by: str = "system", scope_label: str | None = None,
+                 exporter: str | None = None) -> Packet:
     """Gather every section of a packet for the shipments in scope.
 
     Scope: the given shipment references/ids, plus (if `party_id` or a date
@@ -244,13 +249,13 @@ def build_packet(store: Store, *, shipment_refs: Iterable[str] = (),
     ids = list(dict.fromkeys(ids))
     if not ids:
         raise PacketError("no shipment in scope: give --shipment, --party or a date range")
-    return _gather(store, ids, generated_by=generated_by, scope={
+    return _gather(store, ids, generated_by=generated_by, exporter=exporter, scope={
         "shipments": [], "party_id": party_id, "from": date_from, "to": date_to,
         "label": scope_label})
 
 
 def _gather(store: Store, ship_ids: list[int], *, generated_by: str,
-            scope: dict[str, Any]) -> Packet:
+            scope: dict[str, Any], exporter: str | None = None) -> Packet:
     from .. import items as items_mod, parties as parties_mod, shipments as shp
     from ..screening import results as sres
 
@@ -500,6 +505,6 @@ def _gather(store: Store, ship_ids: list[int], *, generated_by: str,
         packet_id=str(uuid.uuid4()), scope=scope,
         generated_at=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
         .isoformat().replace("+00:00", "Z"),
-        generated_by=generated_by, exporter=_exporter(store), chain_head=chk.head,
+        generated_by=generated_by, exporter=exporter or _exporter(store), chain_head=chk.head,
         chain_ok=chk.ok, sections=sections,
         evidence_files=[ev[k] for k in sorted(ev)])

@@ -1,0 +1,55 @@
+"""Exporting a packet: build once, write the workbook and the signed PDF."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import Packet, build_packet, manifest_sha256
+
+
+@dataclass
+class ExportResult:
+    packet: Packet
+    manifest_sha256: str
+    pdf: Path | None = None
+    xlsx: Path | None = None
+    key_created: bool = False
+    cert_fingerprint: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
+                  xlsx: str | os.PathLike[str] | None = None,
+                  key_dir: str | os.PathLike[str] | None = None, **scope: Any) -> ExportResult:
+    """Build the packet for `scope` (see :func:`build_packet`) and write it.
+
+    Side effects: reads the database (evidence bytes are re-checked against
+    their SHA-256); writes the PDF (signed, with attachments) and/or the
+    workbook with its .sha256; on first use creates the organisation key next
+    to the database (see :mod:`.signing`). Threading: any thread.
+    """
+    from .. import evidence as ev
+
+    packet = build_packet(wb.store, generated_by=wb.user.username, **scope)
+    manifest = packet.manifest()
+    res = ExportResult(packet, manifest_sha256(manifest))
+    if xlsx:
+        from .xlsx import write_xlsx
+
+        res.xlsx = write_xlsx(packet, xlsx, manifest)
+    if pdf:
+        from .pdf import build_pdf
+        from .signing import attach_and_sign, ensure_key, key_dir_for, packet_attachments
+
+        key = ensure_key(key_dir or key_dir_for(wb.store.path), packet.exporter)
+        res.key_created, res.cert_fingerprint = key.created, key.fingerprint()
+        res.warnings += key.warnings
+        blobs = {e["id"]: ev.read_evidence(wb.store, e["id"]) for e in packet.evidence_files}
+        res.pdf = attach_and_sign(
+            build_pdf(packet, manifest), pdf, key,
+            attachments=packet_attachments(packet, manifest, blobs),
+            reason=f"Audit packet {packet.packet_id}, manifest SHA-256 {res.manifest_sha256}")
+    return res
