@@ -109,3 +109,45 @@ def test_xlsx_types_safety_and_verify(wb, tmp_path):
     problems = verify_xlsx(tmp_path / "q.xlsx")
     assert any("sheet 'Shipments' row 2 was altered" in x for x in problems)
     assert any("SHA-256" in x and "changed after export" in x for x in problems)
+
+
+def test_rich_text_escapes_markup_and_picks_fonts_by_script():
+    from workbench.packets.pdf import FONT_CJK, rich, visual_order
+
+    out = rich("<b>x</b> & 曙光 Рассвет")
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; " in out and "<b>" not in out
+    assert f'<font name="{FONT_CJK}">曙光</font>' in out
+    assert "Рассвет" in out  # DejaVu (the default font) covers Cyrillic
+    assert visual_order("ABC شركة الفجر") == "ABC رجفلا ةكرش"
+    assert len(rich("y" * 5000)) < 1700  # long cells are cut with a pointer to the workbook
+
+
+def test_pdf_renders_every_script_with_embedded_fonts(wb, tmp_path):
+    import subprocess
+
+    from workbench import parties
+    from workbench.packets.pdf import build_pdf
+
+    if not shutil.which("pdftotext") or not shutil.which("pdffonts"):
+        pytest.skip("poppler-utils not installed")
+    pid = parties.find_party(wb.store, "Dawning Information Industry Co., Ltd.")
+    rec = parties.get_party(wb.store, pid)
+    names = {n["name"] for n in rec["names"]}
+    for extra in ("Рассвет Информационные Технологии ООО", "شركة الفجر للمعلومات"):
+        if extra not in names:
+            rec["names"].append({"name": extra, "kind": "alias"})
+    parties.save_party(wb, rec)
+    p = build_packet(wb.store, shipment_refs=["SO-2026-0010"], generated_by="olivia")
+    out = tmp_path / "p.pdf"
+    out.write_bytes(build_pdf(p))
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "曙光信息产业股份有限公司" in text
+    assert "Рассвет Информационные Технологии ООО" in text
+    assert "الفجر" in text
+    assert "<b>not bold</b>" in text  # user markup shown, not obeyed
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert len(fonts) >= 3 and all(" yes yes yes " in f for f in fonts), fonts
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
+    assert "Audit packet" in info and p.packet_id in info

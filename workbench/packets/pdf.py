@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
@@ -91,6 +92,7 @@ def rich(value: Any, *, limit: int = _MAX_CELL) -> str:
     s = _plain(value)
     if len(s) > limit:
         s = s[:limit] + f"… [{len(s) - limit} more characters in the workbook]"
+    s = visual_order(s)
     out: list[str] = []
     run, cur = [], FONT
     for ch in s:
@@ -102,6 +104,39 @@ def rich(value: Any, *, limit: int = _MAX_CELL) -> str:
         run.append(ch)
     if run:
         out.append(_run("".join(run), cur))
+    return "".join(out)
+
+
+def _is_rtl(ch: str) -> bool:
+    return unicodedata.bidirectional(ch) in ("R", "AL")
+
+
+def visual_order(s: str) -> str:
+    """Reverse each right-to-left stretch (Arabic, Hebrew words and the
+    spaces between them) so it reads correctly when drawn left to right.
+
+    A minimal bidi: reportlab lays text out left to right and has no shaper,
+    so without this an Arabic name would show its letters in reverse order.
+    Digits and Latin inside the stretch end it (they stay left to right).
+    """
+    if not any(_is_rtl(ch) for ch in s):
+        return s
+    out: list[str] = []
+    i, n = 0, len(s)
+    while i < n:
+        if not _is_rtl(s[i]):
+            out.append(s[i])
+            i += 1
+            continue
+        j = i
+        end = i
+        while j < n and (_is_rtl(s[j]) or unicodedata.bidirectional(s[j]) in
+                         ("WS", "NSM", "ON", "CS")):
+            if _is_rtl(s[j]) or unicodedata.bidirectional(s[j]) == "NSM":
+                end = j + 1
+            j += 1
+        out.append(s[i:end][::-1])
+        i = end
     return "".join(out)
 
 
@@ -124,6 +159,20 @@ def _plain(v: Any) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     return str(v)
+
+
+def _cell(v: Any, fits: int, style: Any) -> Any:
+    """A table cell: short single-line text in the main font as a plain
+    string (never parsed as markup, and ten times lighter than a Paragraph,
+    which keeps a year's packet in bounded memory), anything else as an
+    escaped, wrapping Paragraph."""
+    from reportlab.platypus import Paragraph
+
+    s = _plain(v)
+    if len(s) <= fits and "\n" not in s and all(font_for(ch) == FONT and not _is_rtl(ch)
+                                                  for ch in s):
+        return s
+    return Paragraph(rich(v), style)
 
 
 def _money_text(v: Any) -> str:
@@ -158,15 +207,24 @@ def _styles() -> dict[str, Any]:
 
 
 def _widths(section: Section, total: float) -> list[float]:
-    """Column widths from the header and a sample of content, capped so one
-    long column cannot starve the others."""
+    """Column widths: first every column gets room for its longest header
+    word in bold 6.8 pt ("Decision" must not wrap as "Decisi / on"), then
+    the rest is shared by content length (capped, so one long column cannot
+    starve the others)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    floors = [max(stringWidth(w, FONT_BOLD, 6.8) for w in (c.name.split() or [""])) + 6
+              for c in section.columns]
     weights = []
     for i, c in enumerate(section.columns):
-        longest = max([len(c.name) * 0.8] + [min(len(_plain(r[i])), 60)
+        longest = max([len(c.name) * 0.5] + [min(len(_plain(r[i])), 60)
                                               for r in section.rows[:200]])
-        weights.append(min(max(longest, 5), 45) + 3)
-    k = total / sum(weights)
-    return [w * k for w in weights]
+        weights.append(min(max(longest, 3), 45))
+    spare = max(total - sum(floors), 0)
+    k = spare / (sum(weights) or 1)
+    out = [f + w * k for f, w in zip(floors, weights)]
+    scale = total / sum(out)
+    return [w * scale for w in out]
 
 
 def build_pdf(packet: Packet, manifest: dict[str, Any] | None = None) -> bytes:
@@ -279,12 +337,16 @@ def build_pdf(packet: Packet, manifest: dict[str, Any] | None = None) -> bytes:
             f"{len(sec.rows)} row{'s' if len(sec.rows) != 1 else ''}. Content SHA-256 "
             f"{sec.sha256()}" + (f". {rich(sec.note)}" if sec.note else ""), st["note"]))
         if sec.rows:
+            widths = _widths(sec, width)
+            # Characters that surely fit on one line of each column at 6.8 pt.
+            fits = [int((w - 5) / (6.8 * 0.62)) for w in widths]
             data = [[Paragraph(rich(c.name), st["head"]) for c in sec.columns]]
             for r in sec.rows:
-                data.append([Paragraph(rich(_money_text(v) if c.type == "money" else v),
-                                       st["cell"]) for c, v in zip(sec.columns, r)])
-            tbl = Table(data, colWidths=_widths(sec, width), repeatRows=1)
-            tbl.setStyle(TableStyle([_TABLE_FONT,
+                data.append([_cell(_money_text(v) if c.type == "money" else v, f, st["cell"])
+                             for c, v, f in zip(sec.columns, r, fits)])
+            tbl = Table(data, colWidths=widths, repeatRows=1)
+            tbl.setStyle(TableStyle([_TABLE_FONT, ("FONTSIZE", (0, 1), (-1, -1), 6.8),
+                                     ("LEADING", (0, 1), (-1, -1), 8.2),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#2f4858")),
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f5")]),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#c8cdd0")),
