@@ -151,3 +151,41 @@ def test_pdf_renders_every_script_with_embedded_fonts(wb, tmp_path):
     assert len(fonts) >= 3 and all(" yes yes yes " in f for f in fonts), fonts
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert "Audit packet" in info and p.packet_id in info
+
+
+def test_signed_pdf_attaches_evidence_and_catches_later_changes(wb, tmp_path, monkeypatch):
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from workbench.packets import export_packet, verify_file
+    from workbench.packets.verify import _embedded_files
+
+    monkeypatch.delenv("WORKBENCH_SIGNING_PASSPHRASE", raising=False)
+    res = export_packet(wb, pdf=tmp_path / "p.pdf", key_dir=tmp_path / "keys",
+                        shipment_refs=["SO-2026-0010"])
+    assert res.key_created and res.warnings  # unprotected key is announced
+    r = verify_file(res.pdf)
+    assert r.ok, r.problems
+    files = _embedded_files(PdfFileReader(io.BytesIO(res.pdf.read_bytes())))
+    ev_id = res.packet.evidence_files[0]["id"]
+    assert files[f"evidence-{ev_id}-EUS signed.pdf"] == b"%PDF-1.4 end-user statement\n"
+    assert {"manifest.json", "packet.json"} <= set(files)
+    # an incremental update after signing: the signature no longer covers the file
+    w = IncrementalPdfFileWriter(io.BytesIO(res.pdf.read_bytes()))
+    w.root["/Lang"] = generic.pdf_string("de")
+    w.update_root()
+    out = io.BytesIO()
+    w.write(out)
+    bad = tmp_path / "later.pdf"
+    bad.write_bytes(out.getvalue())
+    r = verify_file(bad)
+    assert not r.ok and any("not the whole file" in p for p in r.problems)
+    # a certificate other than the organisation's
+    other = export_packet(wb, pdf=tmp_path / "o.pdf", key_dir=tmp_path / "other",
+                          shipment_refs=["SO-2026-0010"])
+    r = verify_file(other.pdf, trusted_cert=(tmp_path / "keys" /
+                                            "packet-signing-cert.pem").read_bytes())
+    assert any("other than the organisation certificate" in p for p in r.problems)
