@@ -58,6 +58,7 @@ def test_sections_and_manifest(wb):
     det = sec["determination"].rows[0]
     assert det[9] == "us-ear-advanced-computing" and det[10] and len(det[11]) == 64
     assert sec["evidence"].rows[0][1] == "EUS signed.pdf"
+    assert any(r[3] == "item_classification" for r in sec["audit"].rows)
     assert sec["lines"].rows[0][6] == __import__("decimal").Decimal("6500.00")
     m = p.manifest()
     assert m["audit_chain_head"] == p.chain_head and len(p.chain_head) == 64

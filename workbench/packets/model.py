@@ -278,6 +278,9 @@ def _gather(store: Store, ship_ids: list[int], *, generated_by: str,
     party_cache = {pid: parties_mod.get_party(store, pid) for pid in party_ids}
     item_cache = {iid: items_mod.get_item(store, iid) for iid in item_ids}
     involved |= {("party", str(p)) for p in party_ids} | {("item", str(i)) for i in item_ids}
+    # Decisions recorded against those records under their own entity names.
+    involved |= {("item_classification", str(i)) for i in item_ids}
+    involved |= {("party_rules_tag", str(p)) for p in party_ids}
     sections: list[Section] = []
 
     # Shipments and lines ------------------------------------------------------------------

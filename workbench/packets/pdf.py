@@ -179,7 +179,8 @@ def _money_text(v: Any) -> str:
     """Money with its minor units shown (6,500.00), as an auditor expects."""
     if isinstance(v, (Decimal, int, float)) and not isinstance(v, bool):
         d = Decimal(str(v))
-        places = max(2, -d.as_tuple().exponent) if isinstance(d.as_tuple().exponent, int) else 2
+        exp = d.as_tuple().exponent  # money_to_major keeps the currency's minor units
+        places = -exp if isinstance(exp, int) and exp < 0 else 0
         return f"{d:,.{places}f}"
     return _plain(v)
 
