@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import threading
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +39,7 @@ FONT_CJK = "ECW-CJK"
 _FONT_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf",
                FONT_CJK: "DroidSansFallbackFull.ttf"}
 _cmaps: dict[str, set[int]] = {}
+_font_lock = threading.Lock()
 # Tables set a cell font on the canvas even when cells hold Paragraphs; left
 # at reportlab's default that is an unembedded Helvetica (pdffonts: emb no).
 _TABLE_FONT = ("FONTNAME", (0, 0), (-1, -1), "ECW-Sans")
@@ -53,26 +55,31 @@ def fonts_dir() -> Path:
 def register_fonts() -> None:
     """Register the shipped TTF fonts with reportlab once per process.
 
-    Side effects: reportlab's global font registry. Threading: idempotent;
-    a race registers the same font twice, which reportlab tolerates.
+    Side effects: reportlab's global font registry. Threading: safe (a lock
+    around the first registration).
     """
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    if _cmaps:
+    if len(_cmaps) == len(_FONT_FILES):
         return
-    for name, file in _FONT_FILES.items():
-        f = TTFont(name, str(fonts_dir() / file))
-        pdfmetrics.registerFont(f)
-        _cmaps[name] = set(f.face.charToGlyph)
-    # <b> inside a Paragraph in FONT switches to FONT_BOLD.
-    addMapping(FONT, 0, 0, FONT)
-    addMapping(FONT, 1, 0, FONT_BOLD)
-    addMapping(FONT, 0, 1, FONT)
-    addMapping(FONT, 1, 1, FONT_BOLD)
-    addMapping(FONT_CJK, 1, 0, FONT_CJK)
-    addMapping(FONT_CJK, 0, 0, FONT_CJK)
+    with _font_lock:  # a second thread must not see a half-filled _cmaps
+        if len(_cmaps) == len(_FONT_FILES):
+            return
+        maps = {}
+        for name, file in _FONT_FILES.items():
+            f = TTFont(name, str(fonts_dir() / file))
+            pdfmetrics.registerFont(f)
+            maps[name] = set(f.face.charToGlyph)
+        # <b> inside a Paragraph in FONT switches to FONT_BOLD.
+        addMapping(FONT, 0, 0, FONT)
+        addMapping(FONT, 1, 0, FONT_BOLD)
+        addMapping(FONT, 0, 1, FONT)
+        addMapping(FONT, 1, 1, FONT_BOLD)
+        addMapping(FONT_CJK, 1, 0, FONT_CJK)
+        addMapping(FONT_CJK, 0, 0, FONT_CJK)
+        _cmaps.update(maps)  # last: a non-empty _cmaps means ready
 
 
 def font_for(ch: str) -> str:

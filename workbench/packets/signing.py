@@ -175,7 +175,11 @@ def packet_attachments(packet: Any, manifest: dict[str, Any],
         data = evidence_bytes.get(e["id"])
         if data is None:
             continue
-        assert hashlib.sha256(data).hexdigest() == e["sha256"]
+        if hashlib.sha256(data).hexdigest() != e["sha256"]:
+            from ..errors import WorkbenchError
+
+            raise WorkbenchError(f"evidence {e['id']} ({e['name']}) no longer matches its "
+                                 f"recorded SHA-256; the packet is not written")
         out.append((f"evidence-{e['id']}-{e['name']}", data, e.get("mime") or
                     "application/octet-stream", f"Evidence {e['id']}, SHA-256 {e['sha256']}"))
     return out
