@@ -70,6 +70,7 @@ def test_one_byte_change_in_pdf_fails_and_says_what(db: Path, tmp_path: Path) ->
     r = run(db, "packet", "verify", str(bad))
     assert r.returncode == 1
     assert "altered after signing" in r.stdout
+    assert "rendered document itself" in r.stdout or "section" in r.stdout
 
 
 def test_edited_cell_in_workbook_fails_naming_sheet_and_row(db: Path, tmp_path: Path) -> None:

@@ -132,6 +132,7 @@ def verify_pdf(path: str | os.PathLike[str], *, trusted_cert: bytes | None = Non
         if st.intact and st.valid and cov == "ENTIRE_FILE":
             r.facts.append("signature intact and valid, covering the entire file")
 
+    broken = any("altered after signing" in p or "invalid" in p for p in r.problems)
     files = _embedded_files(reader)
     if "manifest.json" not in files:
         r.problems.append("manifest.json is not attached")
@@ -147,6 +148,7 @@ def verify_pdf(path: str | os.PathLike[str], *, trusted_cert: bytes | None = Non
     except ValueError as exc:
         r.problems.append(f"attached manifest.json or packet.json is not valid JSON: {exc}")
         return r
+    n_sig_problems = len(r.problems)
     mh = manifest_sha256(manifest)
     try:
         kw = str(reader.trailer_view["/Info"].get_object().get("/Keywords", ""))
@@ -172,6 +174,10 @@ def verify_pdf(path: str | os.PathLike[str], *, trusted_cert: bytes | None = Non
         elif hashlib.sha256(blob).hexdigest() != e["sha256"]:
             r.problems.append(f"evidence {e['id']} ({e['name']}): the attached file's SHA-256 "
                               f"is not the recorded {e['sha256']}")
+    if broken and len(r.problems) == n_sig_problems:
+        r.problems.append("the attached manifest, section data and evidence files still match "
+                          "each other, so the change is in the rendered document itself (page "
+                          "content, fonts or file structure), not in the recorded data")
     if r.ok:
         r.facts.append(f"manifest {mh} matches all {len(manifest.get('sections', []))} "
                        f"sections and {len(manifest.get('evidence', []))} evidence files")
