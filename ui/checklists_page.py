@@ -1258,6 +1258,14 @@ class ChecklistsPage(QWidget):
         self.refresh()
 
     # -- lists -----------------------------------------------------------------------
+    def show_tab(self, key: str) -> None:
+        """Bring a list forward by its key (in_progress, awaiting_approval,
+        due, completed), e.g. from a dashboard tile."""
+        keys = [k for k, _label in self.TABS]
+        if key in keys:
+            self.show_lists()
+            self.tabs.setCurrentIndex(keys.index(key))
+
     def refresh(self) -> None:
         """Re-read the run lists and the due list (GUI thread, small queries)."""
         store = self.wb.store

@@ -22,12 +22,15 @@ from workbench.app import Change, Workbench
 from workbench.shipments import STATUS_LABELS
 
 from .checklists_page import ChecklistsPage
+from .clearance_panel import attach_clearance_panel
 from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
 from .ops import Ops
 from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
 from .import_dialog import ImportDialog
+from .packet_dialog import PacketDialog
 from .rules_pages import RulesPage, attach_rules_panels
 from .screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
+from .settings_dialog import SettingsDialog
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
@@ -94,7 +97,7 @@ class MainWindow(QMainWindow):
     # -- building --------------------------------------------------------------------
     def _build_pages(self) -> None:
         wb, ops = self.wb, self.ops
-        self.pages["dashboard"] = DashboardPage(wb, self.open_list)
+        self.pages["dashboard"] = DashboardPage(wb, self.open_list, ops)
         self.pages["parties"] = MasterPage(
             wb, ops, view="parties", title="Parties", plural="parties", form=PartyForm(wb),
             get=parties.get_party, save=parties.save_party, filter_key="kind",
@@ -119,6 +122,8 @@ class MainWindow(QMainWindow):
         self.pages["rules"] = RulesPage(wb, ops)
         self.pages["rules"].saved.connect(self._on_saved)
         attach_rules_panels(self.pages["items"], self.pages["shipments"], ops)
+        attach_clearance_panel(self.pages["shipments"], ops,
+                               export_packet=lambda sid, ref: self.export_packet([sid], ref))
         self.pages["checklists"] = ChecklistsPage(wb, ops)
         self.pages["checklists"].changed.connect(lambda _c: self._refresh("audit", "dashboard"))
         self.pages["audit"] = AuditPage(wb, ops)
@@ -145,6 +150,13 @@ class MainWindow(QMainWindow):
         self.backup_action = self._action("&Backup…", None, self.backup,
                                           "Copy the database to a file of your choice")
         m.addAction(self.backup_action)
+        self.packet_action = self._action("&Export audit packet…", "Ctrl+E",
+                                          lambda: self.export_packet([], ""),
+                                          "Signed PDF and Excel workbook for an auditor")
+        m.addAction(self.packet_action)
+        self.settings_action = self._action("Se&ttings…", None, self.open_settings,
+                                            "The exporter's name on audit packets")
+        m.addAction(self.settings_action)
         m.addSeparator()
         m.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
         m = mb.addMenu("&Edit")
@@ -213,6 +225,8 @@ class MainWindow(QMainWindow):
                 page.show_filtered(label, **extra)
             else:
                 page.clear_extra()
+        elif "tab" in extra and hasattr(page, "show_tab"):
+            page.show_tab(extra["tab"])
 
     def _dispatch(self, method: str) -> None:
         page = self.stack.currentWidget()
@@ -265,6 +279,24 @@ class MainWindow(QMainWindow):
         self.ops.run(lambda task: store.backup(dest, progress=task.progress),
                      success=lambda p: self.statusBar().showMessage(f"Backed up to {p}", 8000),
                      parent=self, progress="Backing up the database…")
+
+    def export_packet(self, shipment_ids: list[int], label: str) -> PacketDialog:
+        """Open the packet dialog (these shipments, or choose a party or dates)."""
+        dlg = PacketDialog(self.wb, self.ops, shipment_ids=shipment_ids, label=label,
+                           parent=self)
+        dlg.exported.connect(lambda _r: self._refresh("audit"))
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.packet_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def open_settings(self) -> SettingsDialog:
+        dlg = SettingsDialog(self.wb, self.ops, self)
+        dlg.accepted.connect(lambda: self._refresh("audit"))
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.settings_dialog = dlg
+        dlg.open()
+        return dlg
 
     def about(self) -> None:
         QMessageBox.about(

@@ -27,8 +27,11 @@ from workbench import audit, browse, users
 from workbench.screening import results as screening_results
 from workbench.app import Change, Workbench
 from workbench.errors import ValidationError
+from workbench.ledger.dashboard import attention
+from workbench.ledger.store import NEARLY_USED_PCT
 from workbench.shipments import STATUS_LABELS, STATUSES
 
+from .charts import BarChart
 from .forms import RecordForm
 from .ops import Ops, show_error
 from .table_model import BrowseModel, KeyRole
@@ -229,7 +232,8 @@ class MasterPage(QWidget):
         q = dataclasses.replace(
             self.model.query, search=self.search.text(), filters=filters,
             date_column=self._extra.get("date_column"),
-            date_from=self._extra.get("date_from"), date_to=self._extra.get("date_to"))
+            date_from=self._extra.get("date_from"), date_to=self._extra.get("date_to"),
+            ids=self._extra.get("ids"))
         self.model.set_query(q)
 
     def show_filtered(self, label: str, **extra: Any) -> None:
@@ -238,7 +242,8 @@ class MasterPage(QWidget):
             self.filter_combo.set_value(extra["filters"].pop(self.filter_key))
         self._extra = extra
         self.extra_label.setText(f"{label}  ✕")
-        self.extra_label.setVisible(bool(extra.get("filters") or extra.get("date_column")))
+        self.extra_label.setVisible(bool(extra.get("filters") or extra.get("date_column")
+                                         or extra.get("ids") is not None))
         self._apply_query()
 
     def clear_extra(self) -> None:
@@ -325,6 +330,16 @@ class MasterPage(QWidget):
         self.form.load(self._get(self.wb.store, rec["id"]) if rec else None)
         self.dirty = False
         self._update_title()
+
+    def reload_current(self) -> None:
+        """Something other than the form changed the shown record (e.g. a
+        clearance move): re-read the list, and the form unless it has edits."""
+        self.model.refresh()
+        rec = self.form.record
+        if rec is not None and not self.dirty:
+            self.form.load(self._get(self.wb.store, rec["id"]))
+            self._update_title()
+        self._reselect(rec["id"] if rec else None)
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -432,73 +447,120 @@ class _Tile(QFrame):
 
 
 class DashboardPage(QWidget):
-    """Counts that matter today, each opening the list it counts.
+    """What needs attention today, shipments by status, two small charts and
+    the record counts; each number opens the list it counts.
 
     Reads: a handful of ``browse.count`` queries on the GUI thread (indexed,
-    quick even with 100,000 shipments).
+    quick even with 100,000 shipments), and
+    :func:`workbench.ledger.dashboard.attention` (balances, re-verification
+    dates, the charts' series) on the :class:`Ops` worker when one is given.
     """
 
     EXPIRY_DAYS = 90
 
     def __init__(self, wb: Workbench, open_list: Callable[..., None],
-                 parent: QWidget | None = None) -> None:
+                 ops: Ops | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.wb = wb
+        self.ops = ops
         self.open_list = open_list
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(24, 16, 24, 16)
-        lay.addWidget(_heading("Dashboard"))
+        self.attention: dict[str, Any] | None = None
+        self._ids: dict[str, list[int]] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(24, 12, 24, 12)
+        head = QHBoxLayout()
+        head.addWidget(_heading("Dashboard"))
         self.today_label = QLabel()
         self.today_label.setStyleSheet("color: palette(mid);")
-        lay.addWidget(self.today_label)
+        head.addSpacing(12)
+        head.addWidget(self.today_label, 1)
+        lay.addLayout(head)
 
         self.tiles: dict[str, _Tile] = {}
+        to_screening = lambda: self.open_list("screening", "")  # noqa: E731
+        lay.addWidget(self._section("Needs attention today"))
+        row = QHBoxLayout()
+        self.tiles["open_hits"] = _Tile("hits to decide", to_screening, "bad")
+        self.tiles["on_hold"] = _Tile("shipments on hold", lambda: self.open_list(
+            "shipments", "Status: On hold", filters={"status": "on_hold"}), "warn")
+        self.tiles["checklists_awaiting_approval"] = _Tile(
+            "checklists to approve",
+            lambda: self.open_list("checklists", "", tab="awaiting_approval"), "warn")
+        self.tiles["expiring"] = _Tile(f"licences expire in {self.EXPIRY_DAYS} days",
+                                       self._open_expiring, "warn")
+        self.tiles["licences_nearly_used"] = _Tile("licences nearly used",
+                                                   self._open_nearly_used, "warn")
+        self.tiles["parties_due"] = _Tile("parties to re-verify",
+                                          lambda: self.open_list("checklists", "", tab="due"),
+                                          "warn")
+        tips = {"open_hits": "Screening hits no officer has decided yet (Screening page)",
+                "on_hold": "Shipments on hold, by hand or because a new list or rules pack "
+                           "affects them",
+                "checklists_awaiting_approval": "Checklist runs with red flags that wait for "
+                                                "an approver's sign-off",
+                "expiring": f"Licences whose expiry date falls in the next {self.EXPIRY_DAYS} "
+                            f"days",
+                "licences_nearly_used": "Licences with a line at or above "
+                                        f"{NEARLY_USED_PCT:g}% of its quantity or value",
+                "parties_due": "Parties whose end-user checks have lapsed or lapse within "
+                               "30 days"}
+        for k in ("open_hits", "on_hold", "checklists_awaiting_approval", "expiring",
+                  "licences_nearly_used", "parties_due"):
+            self.tiles[k].setToolTip(tips[k])
+            row.addWidget(self.tiles[k])
+        row.addStretch(1)
+        lay.addLayout(row)
+
         lay.addWidget(self._section("Shipments by status"))
         grid = QGridLayout()
         tones = {"on_hold": "warn", "blocked": "bad", "in_review": "warn", "cleared": "good"}
-        for i, s in enumerate(STATUSES):
-            t = _Tile(STATUS_LABELS[s], lambda s=s: self.open_list(
-                "shipments", f"Status: {STATUS_LABELS[s]}", filters={"status": s}),
-                tones.get(s, ""))
-            t.setToolTip(f"Show the {STATUS_LABELS[s].lower()} shipments")
-            self.tiles[f"status:{s}"] = t
+        for i, st in enumerate(STATUSES):
+            t = _Tile(STATUS_LABELS[st], lambda st=st: self.open_list(
+                "shipments", f"Status: {STATUS_LABELS[st]}", filters={"status": st}),
+                tones.get(st, ""))
+            t.setToolTip(f"Show the {STATUS_LABELS[st].lower()} shipments")
+            self.tiles[f"status:{st}"] = t
             grid.addWidget(t, 0, i)
         lay.addLayout(grid)
 
-        lay.addWidget(self._section("Screening"))
+        charts = QHBoxLayout()
+        self.screenings_chart = BarChart("Screening runs per week (last 12 weeks)",
+                                         empty_text="no screening yet")
+        self.utilisation_chart = BarChart("Licence utilisation (share of each line used)",
+                                          horizontal=True, unit="%", maximum=100,
+                                          warn_at=80, bad_at=95,
+                                          empty_text="no licence lines")
+        for c in (self.screenings_chart, self.utilisation_chart):
+            c.setMinimumHeight(170)
+            charts.addWidget(c, 1)
+        lay.addSpacing(10)
+        lay.addLayout(charts)
+
+        lay.addWidget(self._section("Screening, licences and records"))
         row = QHBoxLayout()
-        to_screening = lambda: self.open_list("screening", "")  # noqa: E731
-        self.tiles["open_hits"] = _Tile("hits need a decision", to_screening, "bad")
         self.tiles["possible_fronts"] = _Tile("parties may be fronts", to_screening, "warn")
         self.tiles["never_screened"] = _Tile("parties never screened", to_screening, "warn")
-        for k in ("open_hits", "possible_fronts", "never_screened"):
-            row.addWidget(self.tiles[k])
-        row.addStretch(1)
-        lay.addLayout(row)
-
-        lay.addWidget(self._section("Licences"))
-        row = QHBoxLayout()
-        self.tiles["expiring"] = _Tile(f"licences expire within {self.EXPIRY_DAYS} days",
-                                       self._open_expiring, "warn")
         self.tiles["expired"] = _Tile("licences have expired", self._open_expired)
         self.tiles["licences"] = _Tile("licences in all", lambda: self.open_list("licences", ""))
-        for k in ("expiring", "expired", "licences"):
-            row.addWidget(self.tiles[k])
-        row.addStretch(1)
-        lay.addLayout(row)
-
-        lay.addWidget(self._section("Master data"))
-        row = QHBoxLayout()
         self.tiles["parties"] = _Tile("parties", lambda: self.open_list("parties", ""))
         self.tiles["items"] = _Tile("items", lambda: self.open_list("items", ""))
         self.tiles["audit"] = _Tile("audit events", lambda: self.open_list("audit", ""))
-        for k in ("parties", "items", "audit"):
+        for k in ("possible_fronts", "never_screened", "expired", "licences", "parties",
+                  "items", "audit"):
             row.addWidget(self.tiles[k])
         row.addStretch(1)
         lay.addLayout(row)
         hint = QLabel("Click a number to open the list it counts.")
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: palette(mid); margin-top: 12px;")
+        hint.setStyleSheet("color: palette(mid); margin-top: 8px;")
         lay.addWidget(hint)
         lay.addStretch(1)
         self.refresh()
@@ -506,7 +568,7 @@ class DashboardPage(QWidget):
     @staticmethod
     def _section(text: str) -> QLabel:
         lab = QLabel(text)
-        lab.setStyleSheet("font-weight: 600; margin-top: 14px;")
+        lab.setStyleSheet("font-weight: 600; margin-top: 10px;")
         return lab
 
     def _range(self) -> tuple[str, str]:
@@ -523,13 +585,20 @@ class DashboardPage(QWidget):
         self.open_list("licences", f"Expired (before {dt.date.today().isoformat()})",
                        date_column="expiry_date", date_from="0000-01-01", date_to=y)
 
+    def _open_nearly_used(self) -> None:
+        self.open_list("licences", "Nearly used up",
+                       ids=tuple(self._ids.get("licences_nearly_used", [])))
+
     def refresh(self) -> None:
+        """Re-read the counts (GUI thread) and the attention data (worker)."""
         s = self.wb.store
         a, b = self._range()
         self.today_label.setText(f"Today is {dt.date.today():%A, %d %B %Y}.")
         for st in STATUSES:
             self.tiles[f"status:{st}"].set_count(
                 browse.count(s, "shipments", browse.Query(filters={"status": st})))
+        self.tiles["on_hold"].set_count(
+            browse.count(s, "shipments", browse.Query(filters={"status": "on_hold"})))
         self.tiles["expiring"].set_count(browse.count(s, "licences", browse.Query(
             date_column="expiry_date", date_from=a, date_to=b)))
         y = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -539,6 +608,31 @@ class DashboardPage(QWidget):
             self.tiles[k].set_count(browse.count(s, k))
         for k, n in screening_results.attention_counts(s).items():
             self.tiles[k].set_count(n)
+        if self.ops is None:
+            self._show_attention(attention(s))
+        else:
+            self.ops.run(lambda _t: attention(s), success=self._show_attention, parent=self)
+
+    def _show_attention(self, att: dict[str, Any]) -> None:
+        self.attention = att
+        for k in ("checklists_awaiting_approval", "licences_nearly_used", "parties_due"):
+            tile = att.get(k) or {}
+            self._ids[k] = list(tile.get("ids") or [])
+            if tile.get("count") is None:
+                self.tiles[k].number.setText("–")
+                self.tiles[k].setToolTip("not available")
+            else:
+                self.tiles[k].set_count(tile["count"])
+        self.tiles["licences_nearly_used"].setToolTip("\n".join(
+            f"{d['number']}: {d['used_pct']:.0f}% used"
+            for d in att["licences_nearly_used"].get("detail", [])) or "none")
+        ser = att["series"]
+        self.screenings_chart.set_data([
+            (dt.date.fromisoformat(w["week"]).strftime("%d %b"), w["runs"])
+            for w in ser["screenings_per_week"]])
+        self.utilisation_chart.set_data([
+            (f"{u['licence']} line {u['line']}", u["used_pct"])
+            for u in sorted(ser["licence_utilisation"], key=lambda u: -u["used_pct"])])
 
 
 # ----------------------------------------------------------------------------

@@ -1967,4 +1967,16 @@ class RulesPage(QWidget):
     def _activated(self, change: Change) -> None:
         self.packs.clear()
         self.refresh()
+        held = change.extra.get("held") or []
+        if held:
+            # the officer must hear it now, not find it later on the dashboard
+            box = QMessageBox(
+                QMessageBox.Icon.Information, "Shipments put on hold",
+                f"The new pack changes the outcome of {len(held)} open shipment(s); they are "
+                f"on hold until determined again and cleared:\n\n"
+                + "\n".join(f"{h['reference']}: {h['reason']}" for h in held[:20])
+                + ("\n…" if len(held) > 20 else ""), QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            self.held_box = box
         self.saved.emit(change)

@@ -621,7 +621,11 @@ def what_changed(wb: Workbench, change: Change, rescreen: dict[str, Any] | None,
                 new_hits.append({"id": h.get("hit_id"), "party": party_name(r["party_id"]),
                                  "party_id": r["party_id"], **h})
         gone = [{**g, "party": party_name(g["party_id"])} for g in rescreen.get("gone", [])]
-        shipments = list(rescreen.get("affected_shipments", []))
+        held = {h["shipment_id"]: h for h in rescreen.get("held", [])}
+        # the rows were read before the holds: show the status they have now
+        shipments = [{**s, "status": "on_hold", "held": held[s["id"]]["reason"]}
+                     if s["id"] in held else {**s, "held": ""}
+                     for s in rescreen.get("affected_shipments", [])]
     return {"snapshot": info, "first": diff is None, "entries": entries, "totals": totals,
             "new_hits": new_hits, "gone": gone, "shipments": shipments,
             "warnings": list(change.extra.get("warnings") or []),
@@ -715,7 +719,10 @@ class WhatChangedDialog(QDialog):
             f"Every party was re-screened against what changed: "
             f"<b>{len(data['new_hits'])}</b> new or changed hits, "
             f"<b>{len(data['gone'])}</b> hits gone, "
-            f"<b>{len(data['shipments'])}</b> open shipments affected.")
+            f"<b>{len(data['shipments'])}</b> open shipments affected"
+            + (f", <b>{sum(1 for x in data['shipments'] if x.get('held'))}</b> of them put on "
+               f"hold until an officer reviews the hits and clears them again."
+               if any(x.get("held") for x in data["shipments"]) else "."))
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setToolTip("\n".join(f"{_list_label(k)}: {v:,}" for k, v in
@@ -745,7 +752,8 @@ class WhatChangedDialog(QDialog):
         self.tabs.addTab(make_view(self.gone, gone_cols), f"Hits gone ({len(data['gone'])})")
         ship_cols = [Col("reference", "Shipment", 160),
                      Col("status", "Status", 120,
-                         fmt=lambda r: _shipments.STATUS_LABELS.get(r["status"], r["status"]))]
+                         fmt=lambda r: _shipments.STATUS_LABELS.get(r["status"], r["status"])),
+                     Col("held", "Why it is on hold", 420, stretch=True)]
         self.shipments = RowsModel(ship_cols, self)
         self.shipments.set_rows(data["shipments"])
         self.tabs.addTab(make_view(self.shipments, ship_cols),

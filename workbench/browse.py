@@ -8,6 +8,7 @@ bound parameter.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,7 @@ class Query:
     date_column: str | None = None
     sort: str | None = None
     desc: bool | None = None
+    ids: tuple[int, ...] | None = None  # only these keys (a dashboard tile's rows)
 
 
 def _where(v: ListView, q: Query) -> tuple[str, list[Any]]:
@@ -112,6 +114,10 @@ def _where(v: ListView, q: Query) -> tuple[str, list[Any]]:
             raise ValueError(f"{v.name} cannot be filtered by {k!r}")
         clauses.append(f"{k} = ?")
         params.append(val)
+    if q.ids is not None:
+        # bound parameters through json_each: any number of ids, no SQL text built from them
+        clauses.append(f"{v.key} in (select value from json_each(?))")
+        params.append(json.dumps([int(i) for i in q.ids]))
     if q.date_column and (q.date_from or q.date_to):
         v.column(q.date_column)  # whitelist
         if q.date_from:

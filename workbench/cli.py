@@ -333,6 +333,34 @@ def users_deactivate(c: Ctx, username: str) -> None:
     c.out({"username": username, "active": False}, f"{username} can no longer sign in")
 
 
+@cli.group("settings")
+def settings_group() -> None:
+    """Organisation settings (the exporter's name on audit packets)."""
+
+
+@settings_group.command("show")
+@pass_ctx
+def settings_show(c: Ctx) -> None:
+    from . import settings
+
+    rows = settings.all_settings(c.workbench().store)
+    c.out(rows, lambda: "\n".join(f"{k.replace('_', '-'):<16} {v['value'] or '(not set)'}"
+                                  for k, v in rows.items()))
+
+
+@settings_group.command("set")
+@click.argument("name", type=click.Choice(["exporter-name"]))
+@click.argument("value")
+@pass_ctx
+def settings_set(c: Ctx, name: str, value: str) -> None:
+    """Change a setting (audited)."""
+    from . import settings
+
+    key = name.replace("-", "_")
+    stored = settings.set_value(c.signed_in(), key, value)
+    c.out({key: stored}, f"{name} is now {stored!r}")
+
+
 from .screening.cli import register as _register_screening  # noqa: E402
 
 _register_screening(cli)

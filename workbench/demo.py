@@ -179,6 +179,8 @@ SHIPMENTS: list[dict[str, Any]] = [
      "parties": [("purchaser", "dubai")]},
 ]
 
+EXPORTER = "Northwind Compute Exports Ltd (demo)"
+
 LICENCES: list[dict[str, Any]] = [
     {"number": "D1187342", "agency": "BIS", "type": "BIS-748P (approved)",
      "issue_date": "2026-04-02", "expiry_date": "2030-04-01",
@@ -250,6 +252,15 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
         })
         made["licences"] += 1
         tick()
+    # The exporter's name for packet covers, and one licence drawn half down
+    # (SO-2026-0003: 64 of the 128 H100 on D1187342) so the ledger has a balance
+    # to show.
+    from . import settings
+    from .ledger import store as ledger
+
+    settings.set_value(wb, settings.EXPORTER_NAME, EXPORTER)
+    ledger.draw(wb, ledger.find_shipment_ref(wb.store, "SO-2026-0003"),
+                ledger.find_licence(wb.store, "D1187342"))
     # A small Entity List sample so the demo shows real hits; screened once.
     from .screening import results, snapshots
 

@@ -163,9 +163,9 @@ def test_stale_determination_and_stale_screening(wb: Workbench, tmp_path: Path) 
     snap = snapshots.import_list(wb, p).id
     assert any("before the current list snapshot" in r and "screen shipment SO-2026-0004 "
                "again" in r for r in texts(wb, sid))
-    rr = sr.rescreen_after_import(wb, snap)
-    held = C.on_new_snapshot(wb, rr)
-    assert "SO-2026-0004" in [h["reference"] for h in held["held"]]
+    rr = sr.rescreen_after_import(wb, snap)  # holds what it affects, in its transaction
+    assert "SO-2026-0004" in [h["reference"] for h in rr["held"]]
+    assert C.on_new_snapshot(wb, rr)["held"] == []  # already on hold: nothing twice
     s = C.status(st, sid)
     assert s["status"] == "on_hold"
     assert "New list snapshot" in s["history"][-1]["reason"] and \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,8 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
     Side effects: reads the database (evidence bytes are re-checked against
     their SHA-256); writes the PDF (signed, with attachments) and/or the
     workbook with its .sha256; on first use creates the organisation key next
-    to the database (see :mod:`.signing`). Threading: any thread.
+    to the database (see :mod:`.signing`); appends one audit event recording
+    the export (:func:`record_export`). Threading: any thread.
     """
     from .. import evidence as ev
 
@@ -52,4 +54,36 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
             build_pdf(packet, manifest), pdf, key,
             attachments=packet_attachments(packet, manifest, blobs),
             reason=f"Audit packet {packet.packet_id}, manifest SHA-256 {res.manifest_sha256}")
+    record_export(wb, res)
     return res
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def record_export(wb: Any, res: ExportResult) -> int:
+    """Append an audit event saying who exported which packet, for which
+    shipments, with the manifest hash and each file's SHA-256 (§762: what left
+    the building and when).
+
+    Any role, auditors included: it changes no record, so it does not go
+    through ``Workbench.writing`` (which refuses read-only roles). Side
+    effects: one transaction with one audit event. Returns its sequence
+    number.
+    """
+    from .. import audit
+
+    p = res.packet
+    files = {kind: {"file": path.name, "sha256": _file_sha256(path)}
+             for kind, path in (("pdf", res.pdf), ("xlsx", res.xlsx)) if path}
+    after = {"packet_id": p.packet_id, "scope": p.scope, "manifest_sha256": res.manifest_sha256,
+             "audit_chain_head": p.chain_head, "files": files,
+             "certificate_sha256": res.cert_fingerprint or None}
+    with wb.store.transaction():
+        return audit.append(wb.store, user=wb.user.username, entity="packet",
+                            entity_id=p.packet_id, action="export", before=None, after=after)

@@ -187,18 +187,16 @@ def _cols(spec: str) -> list[Column]:
 # -- gathering ---------------------------------------------------------------------------------
 
 def _exporter(store: Store) -> str:
-    """The exporter's name: $WORKBENCH_EXPORTER, else the ``exporter_name``
-    meta entry if a later version stores one, else a visible placeholder."""
+    """The exporter's name: the audited ``exporter_name`` setting (``workbench
+    settings set exporter-name``, File → Settings), else $WORKBENCH_EXPORTER,
+    else a visible placeholder. The stored setting wins so that a stray
+    environment variable cannot rename the organisation on a packet."""
     import os
 
-    env = os.environ.get("WORKBENCH_EXPORTER", "").strip()
-    if env:
-        return env
-    try:
-        row = store.one("select value from meta where key = 'exporter_name'")
-    except Exception:  # meta without key/value columns: nothing stored
-        row = None
-    return str(row[0]) if row and row[0] else "Exporter (name not set)"
+    from .. import settings
+
+    name = settings.get(store, settings.EXPORTER_NAME)
+    return name or os.environ.get("WORKBENCH_EXPORTER", "").strip() or "Exporter (name not set)"
 
 
 def _ledger_api() -> Any:

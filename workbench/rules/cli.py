@@ -300,12 +300,14 @@ def rules_load(folder: Path, as_json_flag: bool) -> None:
     c = click.get_current_context().obj
     wb = c.signed_in()
     new = load_pack(folder)
-    old = rstore.active_pack(wb.store)
-    imp = rstore.impact(wb.store, new, old, hits_for=rstore.screening_hits_for(wb.store))
     ch = rstore.install_pack(wb, new)
     d = ch.extra["diff"]
-    _emit({"loaded": new.ref, "diff": d, "impact": imp},
-          f"Loaded and activated {new.id} {new.version}\n" + _diff_text(d, imp),
+    imp = ch.extra["impact"] or {"shipments": [], "determinations": []}
+    held = ch.extra["held"]
+    text = f"Loaded and activated {new.id} {new.version}\n" + _diff_text(d, imp)
+    if held:
+        text += "\nPut on hold (outcome changed): " + ", ".join(h["reference"] for h in held)
+    _emit({"loaded": new.ref, "diff": d, "impact": imp, "held": held}, text,
           _as_json(as_json_flag))
 
 

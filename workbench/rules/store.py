@@ -160,14 +160,22 @@ def install_pack(wb: Workbench, source: str | Pack) -> Change:
     """Verify a pack folder (or a loaded Pack), store it and make it active.
 
     Side effects: one transaction inserting the pack (if that hash is new)
-    and an activation row, with an audit event. Raises PackError for a bad
-    pack (nothing written). ``Change.extra`` carries the diff against the
-    pack that was active before.
+    and an activation row, with an audit event, and putting on hold every
+    open shipment whose outcome the new pack changes
+    (:func:`workbench.ledger.clearance.on_new_pack`). Raises PackError for a
+    bad pack (nothing written). ``Change.extra`` carries the diff against the
+    pack that was active before, the impact and the shipments held.
     """
     pack = source if isinstance(source, Pack) else load_pack(source)
     before = active_pack(wb.store)
     files = {p: b.decode("utf-8") for p, b in pack.files.items()}
+    from ..ledger import clearance
+
     with wb.writing() as w:
+        # Impact inside the write transaction: a shipment saved meanwhile
+        # cannot miss its hold. Same pack again changes nothing.
+        imp = (None if before.sha256 == pack.sha256 else
+               impact(wb.store, pack, before, hits_for=screening_hits_for(wb.store)))
         row = wb.store.one("select id from rules_pack where sha256 = ?", (pack.sha256,))
         if row is None:
             cur = w.conn.execute(
@@ -182,8 +190,9 @@ def install_pack(wb: Workbench, source: str | Pack) -> Change:
         w.conn.execute("insert into rules_pack_activation (pack_row, activated_at,"
                        " activated_by) values (?,?,?)", (rid, utc_now(), wb.user.username))
         w.audit("rules_pack", rid, "activate", before.ref, pack.ref)
+        held = clearance.on_new_pack(wb, imp)["held"] if imp else []
     return Change("rules_pack", rid, "activate", pack.ref,
-                  {"diff": diff_packs(before, pack)})
+                  {"diff": diff_packs(before, pack), "impact": imp, "held": held})
 
 
 # -- classification ------------------------------------------------------------------

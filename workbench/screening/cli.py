@@ -50,7 +50,8 @@ def register(cli: click.Group) -> None:
             rr = rescreen_after_import(wb, ch.id)
             info["rescreen"] = {"run_id": rr["run_id"], "new_hits": len(rr["new_hits"]),
                                 "gone": len(rr["gone"]),
-                                "affected_shipments": [s["reference"] for s in rr["affected_shipments"]]}
+                                "affected_shipments": [s["reference"] for s in rr["affected_shipments"]],
+                                "held": [h["reference"] for h in rr["held"]]}
 
         def text() -> str:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(info["counts"].items()))
@@ -67,6 +68,8 @@ def register(cli: click.Group) -> None:
                 lines.append(f"  re-screened: {r['new_hits']} new hits, {r['gone']} gone; "
                              f"open shipments affected: "
                              f"{', '.join(r['affected_shipments']) or 'none'}")
+                if r["held"]:
+                    lines.append(f"  put on hold: {', '.join(r['held'])}")
             return "\n".join(lines)
 
         c.out(info, text)
@@ -89,10 +92,12 @@ def register(cli: click.Group) -> None:
         finally:
             finish()
         rr = rescreen_after_import(wb, ch.id)
+        held = [h["reference"] for h in rr["held"]]
         info = dict(ch.record or {}, rescreen={"new_hits": len(rr["new_hits"]),
-                                               "gone": len(rr["gone"])})
+                                               "gone": len(rr["gone"]), "held": held})
         c.out(info, f"Snapshot {ch.id}: {info['file']}, {info['entries']} entries; "
-                    f"{len(rr['new_hits'])} new hits, {len(rr['gone'])} gone")
+                    f"{len(rr['new_hits'])} new hits, {len(rr['gone'])} gone"
+                    + (f"; put on hold: {', '.join(held)}" if held else ""))
 
     @lists_group.command("show")
     @click.option("--all", "show_all", is_flag=True, help="Every snapshot, not only current ones.")

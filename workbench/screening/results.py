@@ -477,21 +477,28 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
             f" where h.entry_id in ({marks}) and h.run_id = (select max(run_id) from"
             f" screening_party_run r where r.party_id = h.party_id)", removed)]
     pids = [r[0] for r in store.all("select id from party order by id")]
-    result = screen_parties(wb, pids, scope="rescreen",
-                            subject=f"snapshot {new_snapshot_id} ({len(diff_added)} new or "
-                                    f"changed, {len(removed)} removed)",
-                            index=small, snaps=snaps, fronts_index=full,
-                            carry_forward_except=[*diff_added, *removed], **kw)
-    hit_parties = {r["party_id"] for r in result["results"] if r["hits"]} | \
-        {g["party_id"] for g in gone}
-    affected = []
-    if hit_parties:
-        marks = ",".join("?" * len(hit_parties))
-        affected = [dict(r) for r in store.all(
-            f"select distinct s.id, s.reference, s.status from shipment s join shipment_party sp"
-            f" on sp.shipment_id = s.id where sp.party_id in ({marks}) and s.status not in"
-            f" ('shipped','cancelled') order by s.ship_date", list(hit_parties))]
-    result.update({"new_hits": [h for r in result["results"] for h in r["hits"]],
-                   "gone": gone, "affected_shipments": affected,
-                   "changed_entries": len(diff_added), "removed_entries": len(removed)})
+    from ..ledger import clearance
+
+    # The re-screen and the holds it causes commit together: no moment in
+    # which a cleared shipment with a new hit could be shipped.
+    with wb.writing():
+        result = screen_parties(wb, pids, scope="rescreen",
+                                subject=f"snapshot {new_snapshot_id} ({len(diff_added)} new "
+                                        f"or changed, {len(removed)} removed)",
+                                index=small, snaps=snaps, fronts_index=full,
+                                carry_forward_except=[*diff_added, *removed], **kw)
+        hit_parties = {r["party_id"] for r in result["results"] if r["hits"]} | \
+            {g["party_id"] for g in gone}
+        affected = []
+        if hit_parties:
+            marks = ",".join("?" * len(hit_parties))
+            affected = [dict(r) for r in store.all(
+                f"select distinct s.id, s.reference, s.status from shipment s join"
+                f" shipment_party sp on sp.shipment_id = s.id where sp.party_id in ({marks})"
+                f" and s.status not in ('shipped','cancelled') order by s.ship_date",
+                list(hit_parties))]
+        result.update({"new_hits": [h for r in result["results"] for h in r["hits"]],
+                       "gone": gone, "affected_shipments": affected,
+                       "changed_entries": len(diff_added), "removed_entries": len(removed)})
+        result["held"] = clearance.on_new_snapshot(wb, result)["held"]
     return result

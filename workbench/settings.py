@@ -1,0 +1,59 @@
+"""Named organisation settings kept in the store (the exporter's name on
+audit packets). Each change is one transaction with an audit event, so an
+auditor can see who renamed the exporter and when.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from .app import Workbench
+from .errors import FieldError, ValidationError
+from .store import Store
+
+EXPORTER_NAME = "exporter_name"
+# setting -> (label, longest accepted value)
+SETTINGS: dict[str, tuple[str, int]] = {EXPORTER_NAME: ("Exporter name", 200)}
+
+
+def get(store: Store, key: str) -> str:
+    """The stored value of `key`, or "" when not set. Read-only."""
+    if key not in SETTINGS:
+        raise KeyError(key)
+    row = store.one("select value from meta where key = ?", (key,))
+    return str(row[0]) if row else ""
+
+
+def all_settings(store: Store) -> dict[str, dict[str, Any]]:
+    """Every known setting with its label and value. Read-only."""
+    return {k: {"label": lab, "value": get(store, k)} for k, (lab, _n) in SETTINGS.items()}
+
+
+def set_value(wb: Workbench, key: str, value: str) -> str:
+    """Store `value` for `key` (trimmed; control characters refused).
+
+    Side effects: one transaction updating ``meta`` with its audit event
+    (before and after). Raises ValidationError naming the setting for an
+    empty, too long or control-character value. Returns the stored value.
+    """
+    if key not in SETTINGS:
+        raise ValidationError(FieldError(key, f"there is no setting called {key!r} (known: "
+                                              f"{', '.join(SETTINGS)})"))
+    label, longest = SETTINGS[key]
+    value = " ".join((value or "").split())
+    if not value:
+        raise ValidationError(FieldError(key, f"{label} cannot be empty"))
+    if len(value) > longest:
+        raise ValidationError(FieldError(key, f"{label} is {len(value)} characters long; at "
+                                              f"most {longest} are accepted"))
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValidationError(FieldError(key, f"{label} contains a control character"))
+    with wb.writing() as w:
+        before = get(wb.store, key)
+        if before == value:
+            return value
+        w.conn.execute("insert into meta (key, value) values (?, ?) on conflict(key)"
+                       " do update set value = excluded.value", (key, value))
+        w.audit("setting", key, "update", {"value": before or None}, {"value": value})
+    return value
