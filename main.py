@@ -1,6 +1,7 @@
 """Start the Export Compliance Workbench.
 
     python main.py [--db PATH] [--screenshot FILE.png] [--page NAME] [--row N]
+                   [--tab NAME] [--packet REF]
 
 Opens (creating and filling with demo data on first run) the database, asks
 for a login — or for the owner account on an empty database — and shows the
@@ -28,6 +29,11 @@ def _args(argv: list[str]) -> argparse.Namespace:
                    help="with --screenshot: select this row of the page's table "
                         "(-1: a new, empty form)")
     p.add_argument("--user", default="owner", help="with --screenshot: demo user to sign in")
+    p.add_argument("--tab", default=None,
+                   help="with --screenshot: the tab beside the form to show (e.g. Clearance)")
+    p.add_argument("--packet", metavar="REF", default=None,
+                   help="with --screenshot: export the audit packet of shipment REF next to "
+                        "the PNG and grab the preview dialog instead of the window")
     return p.parse_args(argv)
 
 
@@ -103,11 +109,44 @@ def _screenshot(app, wb, args) -> int:
             page.new_record()
         else:
             page.table.selectRow(args.row)
-    # Let layouts settle and pending paints run before grabbing.
-    loop = QEventLoop()
-    QTimer.singleShot(300, loop.quit)
-    loop.exec()
-    ok = win.grab().save(args.screenshot, "PNG")
+    tabs = getattr(page, "tabs", None)
+    if args.tab and tabs is not None:
+        titles = [tabs.tabText(i) for i in range(tabs.count())]
+        if args.tab not in titles:
+            print(f"error: no tab {args.tab!r}; tabs: {', '.join(titles)}", file=sys.stderr)
+            return 2
+        tabs.setCurrentIndex(titles.index(args.tab))
+
+    def settle(ms: int = 300) -> None:
+        # let layouts settle, background reads finish and pending paints run
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+        while win.ops.pending:
+            QTimer.singleShot(50, loop.quit)
+            loop.exec()
+
+    settle()
+    target = win
+    if args.packet:
+        from pathlib import Path
+
+        from workbench.shipments import find_shipment
+
+        sid = find_shipment(wb.store, args.packet)
+        if sid is None:
+            print(f"error: no shipment {args.packet!r}", file=sys.stderr)
+            return 2
+        dlg = win.export_packet([sid], args.packet)
+        dlg.folder.setText(str(Path(args.screenshot).resolve().parent))
+        dlg.export()
+        settle()
+        if dlg.result is None:
+            print(f"error: packet not exported: {dlg.banner.text()}", file=sys.stderr)
+            return 1
+        settle(500)  # the preview renders its pages asynchronously
+        target = dlg
+    ok = target.grab().save(args.screenshot, "PNG")
     win.ops.shutdown()
     wb.close()
     if not ok:

@@ -8,7 +8,8 @@
 #     (--screenshot): exit 0 and a non-empty PNG;
 #  2. the demo data came from the bundled resources/: the rules pack is loaded
 #     and the Entity List sample produced a screening hit;
-#  3. the bundled CLI `workbench check` passes on that database.
+#  3. the bundled CLI `workbench check` passes on that database; an audit
+#     packet exported from the app (with its QtPdf preview) verifies.
 # If dist/ has a .deb, it is unpacked and the app and the CLI are run through
 # its /usr/bin links (no install, nothing outside a temporary folder).
 set -euo pipefail
@@ -53,6 +54,18 @@ ok "demo data used the bundled rules pack and Entity List sample"
 # 3. the CLI
 run "$CLI" --db "$tmp/x.db" check >"$tmp/check.out" 2>&1 || { cat "$tmp/check.out" >&2; fail "CLI check"; }
 ok "CLI check: $(tr '\n' ' ' <"$tmp/check.out")"
+
+# 3b. an audit packet from the app (QtPdf preview, reportlab fonts, pyhanko
+# signing all inside the bundle), verified by the bundled CLI
+mkdir -p "$tmp/pk"
+run "$APP" --db "$tmp/x.db" --screenshot "$tmp/pk/preview.png" --packet SO-2026-0003 \
+    >"$tmp/pk.out" 2>&1 || { cat "$tmp/pk.out" >&2; fail "app --packet failed"; }
+is_png "$tmp/pk/preview.png" || fail "no PNG of the packet preview"
+pdf="$(ls "$tmp"/pk/packet-*.pdf 2>/dev/null | head -1)"
+[ -n "$pdf" ] || fail "the packet dialog wrote no PDF"
+run "$CLI" --db "$tmp/x.db" packet verify "$pdf" >"$tmp/verify.out" 2>&1 \
+    || { cat "$tmp/verify.out" >&2; fail "CLI packet verify"; }
+ok "packet exported and previewed in the app; $(head -1 "$tmp/verify.out")"
 
 # 4. the .deb, unpacked
 deb="$(ls -t "$ROOT/dist/${PKG}_"*.deb 2>/dev/null | head -1 || true)"

@@ -27,7 +27,6 @@ from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
 from .ops import Ops
 from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
 from .import_dialog import ImportDialog
-from .packet_dialog import PacketDialog
 from .rules_pages import RulesPage, attach_rules_panels
 from .screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
 from .settings_dialog import SettingsDialog
@@ -280,8 +279,10 @@ class MainWindow(QMainWindow):
                      success=lambda p: self.statusBar().showMessage(f"Backed up to {p}", 8000),
                      parent=self, progress="Backing up the database…")
 
-    def export_packet(self, shipment_ids: list[int], label: str) -> PacketDialog:
+    def export_packet(self, shipment_ids: list[int], label: str) -> Any:
         """Open the packet dialog (these shipments, or choose a party or dates)."""
+        from .packet_dialog import PacketDialog  # QtPdf loads on first use, not at start-up
+
         dlg = PacketDialog(self.wb, self.ops, shipment_ids=shipment_ids, label=label,
                            parent=self)
         dlg.exported.connect(lambda _r: self._refresh("audit"))

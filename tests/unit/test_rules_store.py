@@ -199,3 +199,31 @@ def test_party_tags_and_letters(wb: Workbench) -> None:
     rstore.record_letter(wb, "OVL.H20_IS_INFORMED", received_on="2025-04-09",
                          reference="BIS letter")
     assert rstore.active_letters(wb.store) == ["OVL.H20_IS_INFORMED"]
+
+
+def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> None:
+    """The hold happens inside install_pack, so no caller (CLI, Rules page)
+    can forget it; shipped shipments are never touched."""
+    from workbench.ledger import clearance
+
+    ids = _world(wb)
+    sids = _shipments(wb, ids)
+    ch = rstore.install_pack(wb, TEST_PACK, hits_for=_hits(ids))
+    imp = ch.extra["impact"]
+    changed = {s["shipment_id"] for s in imp["shipments"]} | \
+        {d["shipment_id"] for d in imp["determinations"] if d.get("shipment_id")}
+    st = {sid: wb.store.scalar("select status from shipment where id = ?", (sid,))
+          for sid in sids.values()}
+    held = {h["shipment_id"] for h in ch.extra["held"]}
+    assert held, "the test pack flips open A800 shipments: some must be held"
+    assert held <= changed
+    for sid in changed - held:
+        assert st[sid] in ("shipped", "cancelled", "blocked", "on_hold")
+    for sid in held:
+        assert st[sid] == "on_hold"
+        last = clearance.history(wb.store, sid)[-1]
+        assert last["action"] == "auto_hold" and "Rules pack" in last["reason"]
+    assert st[sids["S10-A800-SHIPPED"]] == "shipped"
+    # the same pack again changes nothing and holds nothing
+    again = rstore.install_pack(wb, TEST_PACK)
+    assert again.extra["held"] == [] and again.extra["impact"] is None

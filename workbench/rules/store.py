@@ -156,7 +156,8 @@ def list_packs(store: Store) -> list[dict[str, Any]]:
             for r in store.all("select * from rules_pack order by id desc")]
 
 
-def install_pack(wb: Workbench, source: str | Pack) -> Change:
+def install_pack(wb: Workbench, source: str | Pack, *,
+                 hits_for: HitsFor | None = None) -> Change:
     """Verify a pack folder (or a loaded Pack), store it and make it active.
 
     Side effects: one transaction inserting the pack (if that hash is new)
@@ -165,6 +166,7 @@ def install_pack(wb: Workbench, source: str | Pack) -> Change:
     (:func:`workbench.ledger.clearance.on_new_pack`). Raises PackError for a
     bad pack (nothing written). ``Change.extra`` carries the diff against the
     pack that was active before, the impact and the shipments held.
+    `hits_for` (default: the stored screening results) feeds the impact.
     """
     pack = source if isinstance(source, Pack) else load_pack(source)
     before = active_pack(wb.store)
@@ -175,7 +177,8 @@ def install_pack(wb: Workbench, source: str | Pack) -> Change:
         # Impact inside the write transaction: a shipment saved meanwhile
         # cannot miss its hold. Same pack again changes nothing.
         imp = (None if before.sha256 == pack.sha256 else
-               impact(wb.store, pack, before, hits_for=screening_hits_for(wb.store)))
+               impact(wb.store, pack, before,
+                      hits_for=hits_for or screening_hits_for(wb.store)))
         row = wb.store.one("select id from rules_pack where sha256 = ?", (pack.sha256,))
         if row is None:
             cur = w.conn.execute(

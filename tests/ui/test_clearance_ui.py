@@ -1,0 +1,294 @@
+"""Clearance, the dashboard's attention tiles, packet export and settings,
+driven through the window on the demo database (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from workbench import checklists as CL
+from workbench import settings, shipments
+from workbench.demo import DEMO_LIST, DEMO_PASSWORD, EXPORTER
+from workbench.ledger import clearance as C
+from workbench.ledger import store as L
+
+from ui.clearance_panel import OverrideDialog
+from ui.main_window import MainWindow
+from ui.screening_pages import ListsPage
+
+PW = DEMO_PASSWORD
+
+
+def sign_checklists(wb, sid: int, evidence: Path) -> None:
+    """Answer every applicable checklist without red flags and sign it (the
+    Checklists page has its own tests)."""
+    evidence.write_text("registry extract, end-user statement\n")
+    for a in CL.applicable(wb.store, shipment_id=sid):
+        if a["valid_run"]:
+            continue
+        kw = {"shipment_id": sid} if a["scope"] == "shipment" else {"party_id": a["party_id"]}
+        rid = a["open_run"] or CL.start_run(wb, a["template_id"], **kw).id
+        for q in CL.get_run(wb.store, rid)["questions"]:
+            red = [x.casefold() for x in q.get("red_flag_answers") or []]
+            if q["type"] == "yes_no":
+                v = "no" if "yes" in red else "yes"
+            elif q["type"] == "choice":
+                v = next(o for o in q["options"] if o.casefold() not in red)
+            elif q["type"] == "date":
+                v = dt.date.today().isoformat()
+            else:
+                v = "Checked against the customer's documents"
+            CL.answer(wb, rid, q["id"], v,
+                      evidence_files=[evidence] if q.get("evidence_required") else [])
+        CL.signoff(wb, rid, PW)
+
+
+def open_shipment(window, wait_ops, ref: str):
+    page = window.show_page("shipments")
+    sid = L.find_shipment_ref(window.wb.store, ref)
+    page.table.selectRow(page.model.find_row(sid))
+    panel = page.clearance_panel
+    page.tabs.setCurrentWidget(panel)
+    wait_ops(window)
+    assert panel.shipment_id == sid and panel.state is not None
+    return page, panel, sid
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_clear_and_ship_through_the_window(qtbot, window, wait_ops, tmp_path) -> None:
+    wb = window.wb
+    page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0004")
+    assert panel.state["status"] == "draft" and not panel.state["ok"]
+    assert "has no saved determination" in panel.reasons.text()
+    assert "no override can replace this" in panel.reasons.text()
+    assert not panel.buttons["ship"].isEnabled()
+    # Clear before the checks are done: refused with every reason, nothing moves
+    click(qtbot, panel.buttons["clear"])
+    wait_ops(window)
+    assert "cannot be cleared" in panel.banner.text()
+    assert "has no saved determination" in panel.banner.text()
+    assert shipments.get_shipment(wb.store, sid)["status"] == "draft"
+    # the determination through its tab, checklists signed
+    det = page.determination_panel
+    page.tabs.setCurrentWidget(det)
+    det.save_determination()
+    wait_ops(window)
+    sign_checklists(wb, sid, tmp_path / "evidence.txt")
+    page.tabs.setCurrentWidget(panel)
+    click(qtbot, panel.refresh_btn)
+    wait_ops(window)
+    assert panel.state["ok"], panel.state["reasons"]
+    assert "Every condition is met" in panel.reasons.text()
+    click(qtbot, panel.buttons["clear"])
+    wait_ops(window)
+    assert panel.state["status"] == "cleared"
+    assert "is cleared" in panel.banner.text()
+    # the list and the form show the new status (the form is re-read)
+    assert page.form.record["status"] == "cleared"
+    row = page.model.find_row(sid)
+    col = page.model.column_index("status")
+    assert page.model.index(row, col).data() == "Cleared"
+    click(qtbot, panel.buttons["ship"])
+    wait_ops(window)
+    assert panel.state["status"] == "shipped"
+    assert "record is closed" in panel.reasons.text()
+    assert not any(b.isEnabled() for k, b in panel.buttons.items() if k != "packet")
+    assert [h["action"] for h in panel.history_model.rows] == ["ship", "clear"]
+    acts = [r["action"] for r in wb.store.all(
+        "select action from audit_event where entity = 'shipment' and entity_id = ?"
+        " order by seq", (str(sid),))]
+    assert acts[-2:] == ["clear", "ship"]
+    assert window.pages["dashboard"].tiles["status:shipped"].number.text() == "3"
+
+
+def test_override_needs_a_second_person_with_the_approver_role(qtbot, window, wait_ops):
+    from workbench.rules import store as rstore
+
+    wb = window.wb
+    sid = L.find_shipment_ref(wb.store, "SO-2026-0004")
+    rstore.determine_shipment(wb, sid, hits_for=rstore.screening_hits_for(wb.store))
+    page, panel, _ = open_shipment(window, wait_ops, "SO-2026-0004")
+    assert {r["code"] for r in panel.state["reasons"]} == {"checklist"}
+    panel.do_override("customer is urgent", "arthur", "wrong password")
+    wait_ops(window)
+    assert "password" in panel.banner.text().lower()
+    panel.do_override("customer is urgent", "olivia", PW)
+    wait_ops(window)
+    assert "approver role" in panel.banner.text()
+    panel.do_override("", "arthur", PW)
+    wait_ops(window)
+    assert "needs a reason" in panel.banner.text()
+    assert shipments.get_shipment(wb.store, sid)["status"] == "draft"
+    panel.do_override("Checklists signed on paper at the customer's site", "arthur", PW)
+    wait_ops(window)
+    assert panel.state["status"] == "cleared"
+    assert "approved by arthur" in panel.banner.text()
+    last = panel.history_model.rows[0]
+    assert last["action"] == "override" and last["approver"] == "arthur"
+    assert any("Checklist" in u["text"] for u in last["unmet"])
+    # the dialog collects the same three values
+    dlg = OverrideDialog("SO-1", ["reason one"], ["arthur"], window)
+    dlg.reason.setPlainText("  because  ")
+    dlg.password.setText("pw")
+    assert dlg.values() == ("because", "arthur", "pw")
+    dlg.deleteLater()
+
+
+def test_hold_block_cancel_need_reasons_and_draw_a_licence(qtbot, window, wait_ops):
+    wb = window.wb
+    page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0004")
+    panel.do_move("hold", "  ")
+    wait_ops(window)
+    assert "a hold needs a reason" in panel.banner.text()
+    panel.do_move("hold", "waiting for the end-user statement")
+    wait_ops(window)
+    assert panel.state["status"] == "on_hold"
+    assert window.pages["dashboard"].tiles["on_hold"].number.text() == "2"
+    panel.do_draw(L.find_licence(wb.store, "D1190815"))
+    wait_ops(window)
+    assert "drawn down by 2 line(s)" in panel.banner.text()
+    assert len(panel.draw_model.rows) == 2
+    assert {r["licence_number"] for r in panel.draw_model.rows} == {"D1190815"}
+    # a second draw of the same lines is refused, with the reason
+    panel.do_draw(L.find_licence(wb.store, "D1190815"))
+    wait_ops(window)
+    assert "already" in panel.banner.text()
+    # the dashboard: D1190815 is now fully used; its tile opens exactly that licence
+    dash = window.pages["dashboard"]
+    dash.refresh()
+    wait_ops(window)
+    assert dash.tiles["licences_nearly_used"].number.text() == "1"
+    util = dict(dash.utilisation_chart.data)
+    assert util["D1190815 line 1"] == 100 and util["D1187342 line 1"] == 50
+    dash.tiles["licences_nearly_used"].click()
+    lic = window.pages["licences"]
+    assert window.current_name() == "licences" and lic.model.rowCount() == 1
+    assert lic.extra_label.isVisible()
+    lic.clear_extra()
+    assert lic.model.rowCount() == 2
+    # cancelling gives the balance back
+    page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0004")
+    panel.do_move("cancel", "customer withdrew the order")
+    wait_ops(window)
+    assert panel.state["status"] == "cancelled"
+    assert panel.draw_model.rows == []
+    assert L.balance(wb.store, L.find_licence(wb.store, "D1190815"))["used_pct"] == 0
+
+
+def test_auditor_sees_clearance_but_cannot_move_it(qtbot, demo_wb, wait_ops) -> None:
+    demo_wb.login("audrey", PW)
+    win = MainWindow(demo_wb)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        page, panel, _sid = open_shipment(win, wait_ops, "SO-2026-0003")
+        assert [k for k, b in panel.buttons.items() if b.isEnabled()] == ["packet"]
+        assert panel.draw_model.rows and panel.draw_model.rows[0]["licence_number"] == "D1187342"
+    finally:
+        win.ops.shutdown()
+
+
+def test_dashboard_tiles_open_their_lists(qtbot, window, wait_ops) -> None:
+    dash = window.pages["dashboard"]
+    wait_ops(window)
+    assert dash.attention is not None
+    assert dash.tiles["checklists_awaiting_approval"].number.text() == "0"
+    weeks = dash.screenings_chart.data
+    assert len(weeks) == 12 and weeks[-1][1] >= 1  # the demo screened everything today
+    dash.tiles["checklists_awaiting_approval"].click()
+    cl = window.pages["checklists"]
+    assert window.current_name() == "checklists" and cl.tabs.currentIndex() == 1
+    window.show_page("dashboard")
+    dash.tiles["parties_due"].click()
+    assert cl.tabs.currentIndex() == 2
+    window.show_page("dashboard")
+    dash.tiles["on_hold"].click()
+    ships = window.pages["shipments"]
+    assert ships.model.rowCount() == 1  # SO-2026-0005 is on hold in the demo
+    img = dash.grab()
+    assert not img.isNull() and img.width() > 600
+
+
+def test_new_snapshot_through_the_lists_page_holds_the_shipment(qtbot, window, wait_ops,
+                                                                tmp_path) -> None:
+    wb = window.wb
+    rows = list(csv.reader(DEMO_LIST.open(encoding="utf-8")))
+    new = list(rows[2])
+    new[0] = "0" * 39 + "1"
+    new[5] = "Merlion AI Cloud (Johor) Sdn. Bhd."
+    p = tmp_path / "el.csv"
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([*rows, new])
+    lists = window.show_page("lists")
+    assert isinstance(lists, ListsPage)
+    lists.import_path(p)
+    wait_ops(window, 30_000)
+    dlg = lists.what_changed
+    held = {s["reference"]: s for s in dlg.data["shipments"] if s["held"]}
+    assert "SO-2026-0004" in held and held["SO-2026-0004"]["status"] == "on_hold"
+    assert "Merlion AI Cloud (Johor)" in held["SO-2026-0004"]["held"]
+    assert "put on hold" in dlg.summary.text()
+    sid = L.find_shipment_ref(wb.store, "SO-2026-0004")
+    assert C.history(wb.store, sid)[-1]["action"] == "auto_hold"
+    dlg.close()
+
+
+def test_packet_export_from_the_window_previews_and_is_audited(qtbot, window, wait_ops,
+                                                               tmp_path) -> None:
+    wb = window.wb
+    page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0003")
+    opened = []
+    orig = window.export_packet
+    window.export_packet = lambda ids, ref: opened.append(orig(ids, ref)) or opened[-1]
+    panel.export_packet = lambda s, r: window.export_packet([s], r)
+    click(qtbot, panel.buttons["packet"])
+    dlg = opened[0]
+    assert dlg.rb_shipment.isChecked() and "SO-2026-0003" in dlg.name.text()
+    assert EXPORTER in dlg.exporter_note.text()
+    # a folder that does not exist: said, nothing written
+    dlg.folder.setText(str(tmp_path / "nope"))
+    dlg.export()
+    assert "does not exist" in dlg.banner.text() and dlg.result is None
+    dlg.folder.setText(str(tmp_path))
+    dlg.export()
+    wait_ops(window, 60_000)
+    res = dlg.result
+    assert res is not None and res.pdf.exists() and res.xlsx.exists()
+    assert dlg.doc.pageCount() >= 3 and "written and signed" in dlg.banner.text()
+    assert res.packet.exporter == EXPORTER
+    ev = wb.store.one("select * from audit_event where entity = 'packet' order by seq desc")
+    after = json.loads(ev["after"])
+    assert ev["action"] == "export" and ev["entity_id"] == res.packet.packet_id
+    assert after["scope"]["shipments"] == ["SO-2026-0003"]
+    assert after["files"]["pdf"]["file"] == res.pdf.name and len(after["files"]["pdf"]["sha256"]) == 64
+    assert after["manifest_sha256"] == res.manifest_sha256
+    # a date range that ends before it starts
+    dlg.rb_dates.setChecked(True)
+    dlg.date_from.setDate(dlg.date_to.date().addDays(1))
+    dlg.export()
+    assert "ends" in dlg.banner.text()
+    dlg.close()
+
+
+def test_settings_dialog_names_the_exporter(qtbot, window, wait_ops) -> None:
+    dlg = window.open_settings()
+    assert dlg.exporter.text() == EXPORTER
+    dlg.exporter.setText("   ")
+    dlg.save()
+    wait_ops(window)
+    assert dlg.error.isVisible() and "cannot be empty" in dlg.error.text()
+    assert settings.get(window.wb.store, settings.EXPORTER_NAME) == EXPORTER
+    dlg.exporter.setText("Acme Chips Ltd")
+    dlg.save()
+    wait_ops(window)
+    assert settings.get(window.wb.store, settings.EXPORTER_NAME) == "Acme Chips Ltd"
+    assert window.pages["audit"].model.rowCount() >= 1
