@@ -241,3 +241,54 @@ def test_two_processes_never_overdraw(db: Path, tmp_path: Path) -> None:
         # no shipment won by both processes
         assert not set(won[0]) & set(won[1])
         assert len(won[0]) + len(won[1]) == licensed // qty
+
+
+def test_new_list_snapshot_holds_through_the_cli(db: Path, tmp_path: Path) -> None:
+    """`lists import` re-screens and, in the same transaction, puts the open
+    shipments with a new hit on hold, and says so."""
+    import csv
+
+    from workbench.demo import DEMO_LIST
+
+    o = {"user": "olivia", "password": PW}
+    rows = list(csv.reader(DEMO_LIST.open(encoding="utf-8")))
+    new = list(rows[2])
+    new[0] = "0" * 39 + "1"
+    new[5] = "Merlion AI Cloud (Johor) Sdn. Bhd."
+    p = tmp_path / "el.csv"
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([*rows, new])
+    r = run(db, "lists", "import", str(p), **o, check=True)
+    held = next(ln for ln in r.stdout.splitlines() if "put on hold:" in ln)
+    assert "SO-2026-0004" in held
+    st = json.loads(run(db, "--json", "shipment", "status", "SO-2026-0004", check=True).stdout)
+    assert st["status"] == "on_hold"
+    last = st["history"][-1]
+    assert last["action"] == "auto_hold" and "Merlion AI Cloud (Johor)" in last["reason"]
+    assert run(db, "audit", "verify").returncode == 0
+
+
+def test_settings_name_the_exporter_on_packets(db: Path, tmp_path: Path) -> None:
+    o = {"user": "olivia", "password": PW}
+    assert "Northwind Compute Exports Ltd (demo)" in run(db, "settings", "show",
+                                                        check=True).stdout
+    r = run(db, "settings", "set", "exporter-name", "  ", **o)
+    assert r.returncode == 1 and "cannot be empty" in r.stderr
+    r = run(db, "settings", "set", "exporter-name", "Acme Chips Ltd", user="audrey", password=PW)
+    assert r.returncode == 1 and "auditor" in r.stderr
+    run(db, "settings", "set", "exporter-name", "Acme Chips Ltd", **o, check=True)
+    x = tmp_path / "p.xlsx"
+    r = run(db, "--json", "packet", "export", "--shipment", "SO-2026-0003", "--xlsx", str(x),
+            **o, check=True)
+    pid = json.loads(r.stdout)["packet_id"]
+    log = run(db, "--json", "audit", "log", check=True).stdout
+    events = json.loads(log)
+    kinds = [(e["entity"], e["action"]) for e in events]
+    assert ("setting", "update") in kinds and ("packet", "export") in kinds
+    exp = next(e for e in events if e["entity"] == "packet")
+    assert exp["entity_id"] == pid and exp["user"] == "olivia"
+    import openpyxl
+
+    wbk = openpyxl.load_workbook(x, read_only=True)
+    cells = [c for row in wbk["Manifest"].iter_rows(values_only=True) for c in row if c]
+    assert "Acme Chips Ltd" in cells
