@@ -4,7 +4,6 @@ drawing on one licence at once."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import subprocess
@@ -15,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench import checklists as CL
 from workbench import licences, shipments
 from workbench.app import Workbench
 from workbench.ledger import store as L
+
+from flows import list_naming_johor, sign_checklists
 
 from .test_cli import run
 
@@ -57,29 +57,9 @@ def _sign_checklists(db: Path, ref: str, tmp_path: Path) -> None:
     Checklists have their own CLI and tests; here they are answered through
     the API so this test is about the gate, not the questionnaire."""
     wb = _open(db)
-    evidence = tmp_path / "evidence.txt"
-    evidence.write_text("registry extract, end-user statement\n")
     try:
-        sid = wb.store.scalar("select id from shipment where reference = ?", (ref,))
-        for a in CL.applicable(wb.store, shipment_id=sid):
-            if a["valid_run"]:
-                continue
-            kw = ({"shipment_id": sid} if a["scope"] == "shipment"
-                  else {"party_id": a["party_id"]})
-            rid = a["open_run"] or CL.start_run(wb, a["template_id"], **kw).id
-            for q in CL.get_run(wb.store, rid)["questions"]:
-                red = [x.casefold() for x in q.get("red_flag_answers") or []]
-                if q["type"] == "yes_no":
-                    v = "no" if "yes" in red else "yes"
-                elif q["type"] == "choice":
-                    v = next(o for o in q["options"] if o.casefold() not in red)
-                elif q["type"] == "date":
-                    v = _dt.date.today().isoformat()
-                else:
-                    v = "Checked against the customer's documents"
-                CL.answer(wb, rid, q["id"], v,
-                          evidence_files=[evidence] if q.get("evidence_required") else [])
-            CL.signoff(wb, rid, PW)
+        sign_checklists(wb, wb.store.scalar("select id from shipment where reference = ?",
+                                            (ref,)), tmp_path / "evidence.txt")
     finally:
         wb.close()
 
@@ -246,19 +226,8 @@ def test_two_processes_never_overdraw(db: Path, tmp_path: Path) -> None:
 def test_new_list_snapshot_holds_through_the_cli(db: Path, tmp_path: Path) -> None:
     """`lists import` re-screens and, in the same transaction, puts the open
     shipments with a new hit on hold, and says so."""
-    import csv
-
-    from workbench.demo import DEMO_LIST
-
     o = {"user": "olivia", "password": PW}
-    rows = list(csv.reader(DEMO_LIST.open(encoding="utf-8")))
-    new = list(rows[2])
-    new[0] = "0" * 39 + "1"
-    new[5] = "Merlion AI Cloud (Johor) Sdn. Bhd."
-    p = tmp_path / "el.csv"
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([*rows, new])
-    r = run(db, "lists", "import", str(p), **o, check=True)
+    r = run(db, "lists", "import", str(list_naming_johor(tmp_path)), **o, check=True)
     held = next(ln for ln in r.stdout.splitlines() if "put on hold:" in ln)
     assert "SO-2026-0004" in held
     st = json.loads(run(db, "--json", "shipment", "status", "SO-2026-0004", check=True).stdout)

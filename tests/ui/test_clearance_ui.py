@@ -3,49 +3,21 @@ driven through the window on the demo database (pytest-qt, offscreen)."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import json
-from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
-from workbench import checklists as CL
 from workbench import settings, shipments
-from workbench.demo import DEMO_LIST, DEMO_PASSWORD, EXPORTER
+from workbench.demo import DEMO_PASSWORD, EXPORTER
 from workbench.ledger import clearance as C
 from workbench.ledger import store as L
 
+from flows import list_naming_johor, sign_checklists
 from ui.clearance_panel import OverrideDialog
 from ui.main_window import MainWindow
 from ui.screening_pages import ListsPage
 
 PW = DEMO_PASSWORD
-
-
-def sign_checklists(wb, sid: int, evidence: Path) -> None:
-    """Answer every applicable checklist without red flags and sign it (the
-    Checklists page has its own tests)."""
-    evidence.write_text("registry extract, end-user statement\n")
-    for a in CL.applicable(wb.store, shipment_id=sid):
-        if a["valid_run"]:
-            continue
-        kw = {"shipment_id": sid} if a["scope"] == "shipment" else {"party_id": a["party_id"]}
-        rid = a["open_run"] or CL.start_run(wb, a["template_id"], **kw).id
-        for q in CL.get_run(wb.store, rid)["questions"]:
-            red = [x.casefold() for x in q.get("red_flag_answers") or []]
-            if q["type"] == "yes_no":
-                v = "no" if "yes" in red else "yes"
-            elif q["type"] == "choice":
-                v = next(o for o in q["options"] if o.casefold() not in red)
-            elif q["type"] == "date":
-                v = dt.date.today().isoformat()
-            else:
-                v = "Checked against the customer's documents"
-            CL.answer(wb, rid, q["id"], v,
-                      evidence_files=[evidence] if q.get("evidence_required") else [])
-        CL.signoff(wb, rid, PW)
 
 
 def open_shipment(window, wait_ops, ref: str):
@@ -221,16 +193,9 @@ def test_dashboard_tiles_open_their_lists(qtbot, window, wait_ops) -> None:
 def test_new_snapshot_through_the_lists_page_holds_the_shipment(qtbot, window, wait_ops,
                                                                 tmp_path) -> None:
     wb = window.wb
-    rows = list(csv.reader(DEMO_LIST.open(encoding="utf-8")))
-    new = list(rows[2])
-    new[0] = "0" * 39 + "1"
-    new[5] = "Merlion AI Cloud (Johor) Sdn. Bhd."
-    p = tmp_path / "el.csv"
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([*rows, new])
     lists = window.show_page("lists")
     assert isinstance(lists, ListsPage)
-    lists.import_path(p)
+    lists.import_path(list_naming_johor(tmp_path))
     wait_ops(window, 30_000)
     dlg = lists.what_changed
     held = {s["reference"]: s for s in dlg.data["shipments"] if s["held"]}

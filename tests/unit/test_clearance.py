@@ -3,18 +3,14 @@ four-eyes overrides, automatic holds, and the dashboard counts."""
 
 from __future__ import annotations
 
-import csv
-import datetime as _dt
 import json
 from pathlib import Path
 
 import pytest
 
-from workbench import checklists as CL
 from workbench import licences, shipments
 from workbench.app import Workbench
 from workbench.bootstrap import open_workbench
-from workbench.demo import DEMO_LIST
 from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
 from workbench.ledger import LedgerRefused
 from workbench.ledger import clearance as C
@@ -24,6 +20,8 @@ from workbench.rules import store as rstore
 from workbench.screening import results as sr
 from workbench.screening import snapshots
 from workbench.users import authenticate
+
+from flows import list_naming_johor, sign_checklists
 
 PW = "demo-password"
 
@@ -44,29 +42,6 @@ def wb(demo_template: Path, tmp_path: Path) -> Workbench:
     w.login("olivia", PW)
     yield w
     w.close()
-
-
-def sign_checklists(wb: Workbench, sid: int, evidence: Path) -> None:
-    """Answer every applicable checklist without red flags and sign it."""
-    evidence.write_text("registry extract, end-user statement\n")
-    for a in CL.applicable(wb.store, shipment_id=sid):
-        if a["valid_run"]:
-            continue
-        kw = {"shipment_id": sid} if a["scope"] == "shipment" else {"party_id": a["party_id"]}
-        rid = a["open_run"] or CL.start_run(wb, a["template_id"], **kw).id
-        for q in CL.get_run(wb.store, rid)["questions"]:
-            red = [x.casefold() for x in q.get("red_flag_answers") or []]
-            if q["type"] == "yes_no":
-                v = "no" if "yes" in red else "yes"
-            elif q["type"] == "choice":
-                v = next(o for o in q["options"] if o.casefold() not in red)
-            elif q["type"] == "date":
-                v = _dt.date.today().isoformat()
-            else:
-                v = "Checked against the customer's documents"
-            CL.answer(wb, rid, q["id"], v,
-                      evidence_files=[evidence] if q.get("evidence_required") else [])
-        CL.signoff(wb, rid, PW)
 
 
 def determine(wb: Workbench, sid: int) -> dict:
@@ -153,14 +128,7 @@ def test_stale_determination_and_stale_screening(wb: Workbench, tmp_path: Path) 
     determine(wb, sid)
     assert texts(wb, sid) == []
     # a new list snapshot that names the Johor subsidiary
-    rows = list(csv.reader(DEMO_LIST.open(encoding="utf-8")))
-    new = list(rows[2])
-    new[0] = "0" * 39 + "1"
-    new[5] = "Merlion AI Cloud (Johor) Sdn. Bhd."
-    p = tmp_path / "el.csv"
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([*rows, new])
-    snap = snapshots.import_list(wb, p).id
+    snap = snapshots.import_list(wb, list_naming_johor(tmp_path)).id
     assert any("before the current list snapshot" in r and "screen shipment SO-2026-0004 "
                "again" in r for r in texts(wb, sid))
     rr = sr.rescreen_after_import(wb, snap)  # holds what it affects, in its transaction
