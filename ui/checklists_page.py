@@ -1204,10 +1204,16 @@ class ChecklistsPage(QWidget):
                                   "(Ctrl+N)")
         self.start_btn.clicked.connect(self.new_record)
         top.addWidget(self.start_btn)
+        self.template_btn = QPushButton("Add a template…")
+        self.template_btn.setToolTip("Add your own checklist from a YAML file (same format as "
+                                     "the built-in ones in resources/checklists)")
+        self.template_btn.clicked.connect(self.choose_template)
+        top.addWidget(self.template_btn)
         lay.addLayout(top)
         self.banner = Banner()
         lay.addWidget(self.banner)
         if not self.can_write:
+            self.template_btn.setEnabled(False)
             self.start_btn.setEnabled(False)
             self.start_btn.setToolTip("Starting a checklist needs an officer, approver or admin")
             self.banner.say(f"You are signed in as {wb.user.username}, an auditor: you can read "
@@ -1258,6 +1264,32 @@ class ChecklistsPage(QWidget):
         self.refresh()
 
     # -- lists -----------------------------------------------------------------------
+    def choose_template(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a checklist template", str(Path.home()),
+                                              "Checklist template (*.yaml *.yml);;All files (*)")
+        if path:
+            self.add_template_file(path)
+
+    def add_template_file(self, path: str | Path) -> None:
+        """Validate and store a custom template (worker thread); the banner
+        says what was added, or the file, line and reason of a refusal."""
+        wb = self.wb
+
+        def done(ch: Change) -> None:
+            t = ch.record or {}
+            if ch.action == "unchanged":
+                self.banner.say(f"{Path(path).name}: template {t.get('id')} version "
+                                f"{t.get('version')} is already stored; nothing changed.", "ok")
+            else:
+                self.banner.say(f"Added checklist template “{t.get('title')}” ({t.get('id')} "
+                                f"version {t.get('version')}, {len(t.get('questions') or [])} "
+                                f"questions). It can be started from “Start a checklist…”.",
+                                "ok")
+                self.changed.emit(ch)
+
+        self.ops.run(lambda _t: cs.add_template(wb, path), success=done,
+                     failure=lambda e: self.banner.say(error_text(e), "bad"), parent=self)
+
     def show_tab(self, key: str) -> None:
         """Bring a list forward by its key (in_progress, awaiting_approval,
         due, completed), e.g. from a dashboard tile."""

@@ -343,3 +343,42 @@ def test_window_shows_the_page_and_ctrl_f(qtbot, window):
     assert isinstance(page, ChecklistsPage)
     window.find_action.trigger()
     assert QApplication.focusWidget() is page.search
+
+
+CUSTOM = b"""\
+id: custom-check
+version: "1"
+title: A custom check
+scope: party
+applies_when: {always: true}
+sources: [{id: X, citation: "internal policy 4.2"}]
+questions:
+  - id: q1
+    text: Is it fine?
+    type: yes_no
+    red_flag_answers: ["no"]
+    source: "internal policy 4.2"
+"""
+
+
+def test_custom_template_from_the_page(qtbot, make_page, idle, tmp_path, monkeypatch):
+    page = make_page("olivia")
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(CUSTOM.replace(b"type: yes_no", b"type: 7"))
+    page.add_template_file(bad)
+    idle(page)
+    assert "bad.yaml, line 10" in page.banner.text()
+    assert "custom-check" not in [t.id for t in cs.list_templates(page.wb.store)]
+    good = tmp_path / "mine.yaml"
+    good.write_bytes(CUSTOM)
+    monkeypatch.setattr("ui.checklists_page.QFileDialog.getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(good), "")))
+    page.template_btn.click()
+    idle(page)
+    assert "Added checklist template “A custom check”" in page.banner.text()
+    assert "custom-check" in [t.id for t in cs.list_templates(page.wb.store)]
+    page.add_template_file(good)
+    idle(page)
+    assert "already stored" in page.banner.text()
+    auditor = make_page("audrey")
+    assert not auditor.template_btn.isEnabled()
