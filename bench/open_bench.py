@@ -205,6 +205,16 @@ def main() -> None:
     print(f"  select * from v_party_list            {t:8.1f} ms  ({len(rows)} rows)")
     del rows
 
+    # the dashboard's "needs attention today" read (runs on the worker thread
+    # in the app; here timed alone) against the counts the tiles had before
+    from workbench.ledger.dashboard import attention
+
+    t, att = ms(attention, store)
+    print(f"\ndashboard attention() (hits, holds, checklists, balances, series) {t:8.1f} ms"
+          f"  ({len(att['series']['licence_utilisation'])} licence lines)")
+    t, _n = ms(browse.count, store, "shipments", browse.Query(filters={"status": "on_hold"}))
+    print(f"  baseline: one status count                          {t:8.1f} ms")
+
     t, res = ms(audit.verify, store)
     print(f"\naudit verify ({res.events} events)          {t:8.1f} ms  ok={res.ok}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
