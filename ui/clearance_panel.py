@@ -110,13 +110,20 @@ class ClearancePanel(QWidget):
         self.status_label = QLabel()
         self.status_label.setObjectName("clearance_status")
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
-        top.addWidget(self.status_label)
+        top.addWidget(self.status_label, 1)
         top.addStretch(1)
         self.refresh_btn = QPushButton("Check again")
         self.refresh_btn.setToolTip("Read the conditions again (nothing is stored)")
         self.refresh_btn.clicked.connect(self.load)
         top.addWidget(self.refresh_btn)
         lay.addLayout(top)
+        self.why_label = QLabel()
+        self.why_label.setObjectName("clearance_why")
+        self.why_label.setWordWrap(True)
+        self.why_label.setTextFormat(Qt.TextFormat.RichText)
+        self.why_label.setStyleSheet("color: palette(mid);")
+        self.why_label.hide()
+        lay.addWidget(self.why_label)
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
@@ -247,15 +254,30 @@ class ClearancePanel(QWidget):
             for v in self.check_labels.values():
                 v.setText("")
             self.reasons.setText("")
+            self.why_label.hide()
             self.draw_model.set_rows([])
             self.history_model.set_rows([])
             self._enable()
             return
         bg, fg = _TONE.get(s["status"], ("#eeeeee", "#333333"))
+        hist = s.get("history") or []
+        if hist:
+            last = hist[-1]
+            why = (f"{_e(last['action'].replace('_', ' '))} by {_e(last['by_user'])}"
+                   + (f", approved by {_e(last['approver'])}" if last.get("approver") else "")
+                   + f", {_e(_ts(last['at']))}"
+                   + (f": {_e(last['reason'])}" if last.get("reason") else ""))
+        elif s["status"] != "draft":
+            # e.g. imported history or a record typed in with its status
+            why = "status recorded when the shipment was saved; no clearance move since"
+        else:
+            why = ""
         self.status_label.setText(
             f"<span style='font-size:15px'>{_e(s['reference'])}</span> &nbsp; "
             f"<span style='background:{bg}; color:{fg}; padding:2px 8px; font-weight:600'>"
             f"&nbsp;{_e(s['label'])}&nbsp;</span>")
+        self.why_label.setText(f"Last move: {why}" if hist else why)
+        self.why_label.setVisible(bool(why))
         for k, _label in CHECKS:
             v = s["checks"].get(k, "")
             good = v in ("ok", "not needed")

@@ -38,8 +38,11 @@ def click(qtbot, button) -> None:
 
 def test_clear_and_ship_through_the_window(qtbot, window, wait_ops, tmp_path) -> None:
     wb = window.wb
+    _p, held, _s = open_shipment(window, wait_ops, "SO-2026-0005")  # saved as on hold
+    assert "no clearance move since" in held.why_label.text()
     page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0004")
     assert panel.state["status"] == "draft" and not panel.state["ok"]
+    assert not panel.why_label.isVisible()
     assert "has no saved determination" in panel.reasons.text()
     assert "no override can replace this" in panel.reasons.text()
     assert not panel.buttons["ship"].isEnabled()
@@ -124,6 +127,8 @@ def test_hold_block_cancel_need_reasons_and_draw_a_licence(qtbot, window, wait_o
     panel.do_move("hold", "waiting for the end-user statement")
     wait_ops(window)
     assert panel.state["status"] == "on_hold"
+    assert "hold by owner" in panel.why_label.text()
+    assert "waiting for the end-user statement" in panel.why_label.text()
     assert window.pages["dashboard"].tiles["on_hold"].number.text() == "2"
     panel.do_draw(L.find_licence(wb.store, "D1190815"))
     wait_ops(window)
