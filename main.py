@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     # Qt warns in the C locale and mis-decodes file names; UTF-8 is safe everywhere.
     if os.environ.get("LANG", "C") in ("", "C", "POSIX"):
         os.environ["LANG"] = "C.UTF-8"
+    if not args.screenshot:
+        for opt in ("row", "tab", "packet"):
+            if getattr(args, opt) is not None:
+                print(f"error: --{opt} works only with --screenshot", file=sys.stderr)
+                return 2
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -110,6 +115,9 @@ def _screenshot(app, wb, args) -> int:
         else:
             page.table.selectRow(args.row)
     tabs = getattr(page, "tabs", None)
+    if args.tab and tabs is None:
+        print(f"error: the {args.page} page has no tabs", file=sys.stderr)
+        return 2
     if args.tab and tabs is not None:
         titles = [tabs.tabText(i) for i in range(tabs.count())]
         if args.tab not in titles:

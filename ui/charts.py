@@ -79,6 +79,8 @@ class BarChart(QWidget):
         n = len(self.data)
         lh = p.fontMetrics().height()
         plot = area.adjusted(6, lh + 2, -6, -(lh + 4))
+        if plot.width() <= n or plot.height() <= 0:
+            return  # too small to draw a bar (a squeezed layout); nothing to divide by
         step = plot.width() / n
         every = max(1, int((p.fontMetrics().horizontalAdvance("Mmm 00") + 6) // step) + 1)
         for i, (label, v) in enumerate(self.data):
@@ -103,6 +105,8 @@ class BarChart(QWidget):
         label_w = min(max(metrics.horizontalAdvance(k) for k, _v in rows) + 8,
                       area.width() * 0.45)
         value_w = metrics.horizontalAdvance(f"100{self.unit}") + 8
+        if area.width() - label_w - value_w - 8 <= 0:
+            return
         y = area.top() + 4
         for label, v in rows:
             p.setPen(QColor("#202020"))

@@ -33,6 +33,8 @@ _TONE = {"cleared": ("#e6f4ea", "#1e6b34"), "shipped": ("#e6f4ea", "#1e6b34"),
          "on_hold": ("#fff4ce", "#7a5b00"), "in_review": ("#fff4ce", "#7a5b00"),
          "blocked": ("#fde7e7", "#8c1d18"), "cancelled": ("#eeeeee", "#555555"),
          "draft": ("#eef2fb", "#2b4c8c")}
+DIRTY_NOTE = ("The shipment has unsaved edits: save or cancel them (Ctrl+S / Esc) before "
+              "changing its status or drawing a licence.")
 CHECKS = [("screening", "Screening"), ("determination", "Determination"),
           ("licence", "Licence or exception"), ("checklists", "Checklists")]
 
@@ -104,6 +106,9 @@ class ClearancePanel(QWidget):
         self._token = 0
         self._stale = True
         self.export_packet: Callable[[int, str], None] | None = None  # set by the window
+        # True while the form beside it has unsaved edits: a move then would be
+        # undone by saving the form's stale status, so moves wait for the save
+        self.form_dirty: Callable[[], bool] = lambda: False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
@@ -210,7 +215,7 @@ class ClearancePanel(QWidget):
         self.shipment_id = rec["id"] if rec else None
         self.ref = rec.get("reference", "") if rec else ""
         self._token += 1
-        if not same:  # the same shipment reloaded after a move keeps its message
+        if not same:  # the same shipment re-read after a move keeps its message
             self.state = None
             self.banner.say("")
             self._show(None)
@@ -303,9 +308,18 @@ class ClearancePanel(QWidget):
         self.history_model.set_rows(list(reversed(s.get("history") or [])))
         self._enable()
 
+    def form_edited(self) -> None:
+        """The form has unsaved edits: say why the moves are disabled."""
+        if self.shipment_id is not None and self.form_dirty():
+            self.banner.say(DIRTY_NOTE, "warn")
+        self._enable()
+
     def _enable(self) -> None:
         s = self.state
-        can = self.wb.user.can_write and s is not None
+        dirty = self.form_dirty()
+        if not dirty and self.banner.text().startswith(DIRTY_NOTE[:30]):
+            self.banner.say("")  # the edits were saved or dropped
+        can = self.wb.user.can_write and s is not None and not dirty
         st = s["status"] if s else None
         for key, b in self.buttons.items():
             if key == "packet":
@@ -323,17 +337,25 @@ class ClearancePanel(QWidget):
     # -- writing -----------------------------------------------------------------------
     def _write(self, fn: Callable[[], Change], progress: str,
                ok: Callable[[Change], str]) -> None:
-        if self.shipment_id is None:
+        """Run one clearance write on the worker. The message is built when
+        the write was asked for (the officer may select another shipment
+        before it ends); ``saved`` makes the page re-read the record, which
+        reloads this panel."""
+        if self.shipment_id is None or self.form_dirty():
             return
+        sid = self.shipment_id
         for b in self.buttons.values():
             b.setEnabled(False)
 
         def done(ch: Change) -> None:
-            self.banner.say(ok(ch), "ok")
+            if sid == self.shipment_id:
+                self.banner.say(ok(ch), "ok")
             self.saved.emit(ch)
-            self.load()
 
         def failed(exc: BaseException) -> None:
+            if sid != self.shipment_id:
+                show_error(self, exc)
+                return
             reasons = getattr(exc, "reasons", None)
             if reasons and len(reasons) > 1:
                 self.banner.say(f"{getattr(exc, 'prefix', '') or 'Refused: '}"
@@ -348,29 +370,29 @@ class ClearancePanel(QWidget):
                      progress=progress)
 
     def do_submit(self, reason: str = "") -> None:
-        sid, wb = self.shipment_id, self.wb
+        sid, wb, ref = self.shipment_id, self.wb, self.ref
         self._write(lambda: C.submit(wb, sid, reason), "Submitting…",
-                    lambda ch: f"{self.ref} is in review.")
+                    lambda ch: f"{ref} is in review.")
 
     def ask_submit(self) -> None:
         self.do_submit()
 
     def do_clear(self) -> None:
-        sid, wb = self.shipment_id, self.wb
+        sid, wb, ref = self.shipment_id, self.wb, self.ref
         self._write(lambda: C.clear(wb, sid), "Checking every condition…",
-                    lambda ch: f"{self.ref} is cleared. Mark it shipped when it leaves.")
+                    lambda ch: f"{ref} is cleared. Mark it shipped when it leaves.")
 
     def do_ship(self) -> None:
-        sid, wb = self.shipment_id, self.wb
+        sid, wb, ref = self.shipment_id, self.wb, self.ref
         self._write(lambda: C.ship(wb, sid), "Checking the conditions once more…",
-                    lambda ch: f"{self.ref} is marked shipped; its record is closed.")
+                    lambda ch: f"{ref} is marked shipped; its record is closed.")
 
     def do_move(self, action: str, reason: str) -> None:
         """Hold, block or cancel with `reason` (worker thread)."""
-        sid, wb = self.shipment_id, self.wb
+        sid, wb, ref = self.shipment_id, self.wb, self.ref
         fn = {"hold": C.hold, "block": C.block, "cancel": C.cancel}[action]
         self._write(lambda: fn(wb, sid, reason), "Saving…",
-                    lambda ch: f"{self.ref} is now {STATUS_LABELS[ch.record['to']].lower()}.")
+                    lambda ch: f"{ref} is now {STATUS_LABELS[ch.record['to']].lower()}.")
 
     def ask_reason(self, action: str) -> None:
         what = {"hold": "Put on hold", "block": "Block", "cancel": "Cancel"}[action]
@@ -381,10 +403,10 @@ class ClearancePanel(QWidget):
             self.do_move(action, text)
 
     def do_override(self, reason: str, approver: str, password: str) -> None:
-        sid, wb = self.shipment_id, self.wb
+        sid, wb, ref = self.shipment_id, self.wb, self.ref
         self._write(lambda: C.override(wb, sid, reason, approver, password),
                     "Checking the approver…",
-                    lambda ch: f"{self.ref} cleared by override, approved by "
+                    lambda ch: f"{ref} cleared by override, approved by "
                                f"{ch.record.get('approver', approver)}.")
 
     def ask_override(self) -> None:
@@ -396,15 +418,20 @@ class ClearancePanel(QWidget):
         dlg = OverrideDialog(self.ref, [r["text"] for r in self.state["reasons"]] or
                              ["(none — a blocked shipment needs an override to move on)"],
                              approvers, self)
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.do_override(*dlg.values())
+        accepted = dlg.exec() == QDialog.DialogCode.Accepted
+        values = dlg.values()
+        dlg.password.clear()  # the approver's password lives no longer than needed
+        dlg.deleteLater()
+        if accepted:
+            self.do_override(*values)
 
     def do_draw(self, licence_id: int) -> None:
-        sid, wb = self.shipment_id, self.wb
+        sid, wb, ref = self.shipment_id, self.wb, self.ref
+
         def ok(ch: Change) -> str:
             made = ch.record.get("drawdowns") or []
             lic = made[0]["licence"] if made else ""
-            return f"Licence {lic} drawn down by {len(made)} line(s) of {self.ref}."
+            return f"Licence {lic} drawn down by {len(made)} line(s) of {ref}."
 
         self._write(lambda: L.draw(wb, sid, licence_id), "Drawing the licence down…", ok)
 
@@ -458,6 +485,8 @@ def attach_clearance_panel(shipments_page: Any, ops: Ops,
     shipments_page.form.loaded.connect(panel.set_record)
     panel.saved.connect(shipments_page.saved)
     panel.saved.connect(lambda _ch: shipments_page.reload_current())
+    panel.form_dirty = lambda: shipments_page.dirty
+    shipments_page.form.changed.connect(panel.form_edited)
     panel.set_record(shipments_page.form.record)
     shipments_page.clearance_panel = panel
     return panel

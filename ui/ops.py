@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
@@ -175,6 +176,13 @@ class Ops(QObject):
             op.dialog = None
         self.pending -= 1
         try:
+            if op.parent is not None and not shiboken6.isValid(op.parent):
+                # the dialog or page that asked was closed meanwhile: the work
+                # is done (and committed); there is nothing left to update
+                if op.error is not None and not isinstance(op.error, OpCancelled):
+                    log.warning("background operation failed after its window closed: %s",
+                                error_text(op.error))
+                return
             if op.error is None:
                 if op.success is not None:
                     op.success(op.result)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from workbench import settings
 from workbench.app import Workbench
 from workbench.packets import ExportResult, export_packet
 
-from .ops import Ops
+from .ops import Ops, error_text
 from .screening_pages import Banner
 from .widgets import RecordPicker
 
@@ -50,6 +51,7 @@ class PacketDialog(QDialog):
         self.wb, self.ops = wb, ops
         self.shipment_ids = list(shipment_ids or [])
         self.result: ExportResult | None = None
+        self.busy = False
         self.setWindowTitle("Export audit packet")
         self.resize(980, 820)
         lay = QVBoxLayout(self)
@@ -105,9 +107,9 @@ class PacketDialog(QDialog):
         brow.addWidget(self.export_btn)
         self.banner = Banner()
         brow.addWidget(self.banner, 1)
-        close = QPushButton("Close")
-        close.clicked.connect(self.accept)
-        brow.addWidget(close)
+        self.close_btn = QPushButton("Close")
+        self.close_btn.clicked.connect(self.accept)
+        brow.addWidget(self.close_btn)
         lay.addLayout(brow)
 
         self.doc = QPdfDocument(self)
@@ -169,12 +171,22 @@ class PacketDialog(QDialog):
         return {"date_from": a, "date_to": b}
 
     def targets(self) -> tuple[Path, Path | None]:
+        """The files to write. An existing packet is never replaced: its
+        audit event names its SHA-256, so a second export gets -2, -3, …"""
         folder = Path(self.folder.text().strip() or ".").expanduser()
         if not folder.is_dir():
             raise ValueError(f"the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"the folder {folder} cannot be written to")
         base = _safe(self.name.text().strip())
-        return folder / f"{base}.pdf", (folder / f"{base}.xlsx" if self.want_xlsx.isChecked()
-                                        else None)
+        xlsx = self.want_xlsx.isChecked()
+        for n in range(1, 1000):
+            stem = base if n == 1 else f"{base}-{n}"
+            pdf, book = folder / f"{stem}.pdf", folder / f"{stem}.xlsx"
+            if not pdf.exists() and not (xlsx and (book.exists() or
+                                                   Path(f"{book}.sha256").exists())):
+                return pdf, (book if xlsx else None)
+        raise ValueError(f"too many packets named {base} in {folder}; choose another name")
 
     # -- export ---------------------------------------------------------------------------
     def export(self) -> None:
@@ -186,19 +198,34 @@ class PacketDialog(QDialog):
             self.banner.say(f"Not exported: {e}.", "bad")
             return
         wb = self.wb
+        self.busy = True
         self.export_btn.setEnabled(False)
+        self.close_btn.setEnabled(False)
         self.banner.say("Exporting…", "warn")
 
         def failed(exc: BaseException) -> None:
-            self.export_btn.setEnabled(True)
-            self.banner.say(f"Not exported: {exc}", "bad")
+            self._idle()
+            self.banner.say(f"Not exported: {error_text(exc)}", "bad")
 
         self.ops.run(lambda _t: export_packet(wb, pdf=pdf, xlsx=xlsx, **scope),
                      success=self._done, failure=failed, parent=self,
                      progress="Writing and signing the audit packet…")
 
-    def _done(self, res: ExportResult) -> None:
+    def _idle(self) -> None:
+        self.busy = False
         self.export_btn.setEnabled(True)
+        self.close_btn.setEnabled(True)
+
+    def reject(self) -> None:  # Esc and the window's close button
+        if not self.busy:  # an export in flight finishes and shows its result first
+            super().reject()
+
+    def accept(self) -> None:
+        if not self.busy:
+            super().accept()
+
+    def _done(self, res: ExportResult) -> None:
+        self._idle()
         self.result = res
         p = res.packet
         self.doc.load(str(res.pdf))

@@ -13,6 +13,10 @@ from .errors import FieldError, ValidationError
 from .store import Store
 
 EXPORTER_NAME = "exporter_name"
+# Zero-width (non-)joiners shape real Persian and Indic names; every other
+# format character (bidi overrides, invisible separators) is refused, since
+# it can make a name on a packet read differently from what is stored.
+JOINERS = frozenset("\u200c\u200d")
 # setting -> (label, longest accepted value)
 SETTINGS: dict[str, tuple[str, int]] = {EXPORTER_NAME: ("Exporter name", 200)}
 
@@ -47,7 +51,8 @@ def set_value(wb: Workbench, key: str, value: str) -> str:
     if len(value) > longest:
         raise ValidationError(FieldError(key, f"{label} is {len(value)} characters long; at "
                                               f"most {longest} are accepted"))
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+    if any(unicodedata.category(ch) == "Cc" or
+           (unicodedata.category(ch) == "Cf" and ch not in JOINERS) for ch in value):
         raise ValidationError(FieldError(key, f"{label} contains a control character"))
     with wb.writing() as w:
         before = get(wb.store, key)

@@ -78,6 +78,10 @@ def test_clear_and_ship_through_the_window(qtbot, window, wait_ops, tmp_path) ->
     assert "record is closed" in panel.reasons.text()
     assert not any(b.isEnabled() for k, b in panel.buttons.items() if k != "packet")
     assert [h["action"] for h in panel.history_model.rows] == ["ship", "clear"]
+    dash = window.pages["dashboard"]
+    assert dash._stale  # hidden pages read later, not on every write
+    window.show_page("dashboard")
+    wait_ops(window)
     acts = [r["action"] for r in wb.store.all(
         "select action from audit_event where entity = 'shipment' and entity_id = ?"
         " order by seq", (str(sid),))]
@@ -129,7 +133,6 @@ def test_hold_block_cancel_need_reasons_and_draw_a_licence(qtbot, window, wait_o
     assert panel.state["status"] == "on_hold"
     assert "hold by owner" in panel.why_label.text()
     assert "waiting for the end-user statement" in panel.why_label.text()
-    assert window.pages["dashboard"].tiles["on_hold"].number.text() == "2"
     panel.do_draw(L.find_licence(wb.store, "D1190815"))
     wait_ops(window)
     assert "drawn down by 2 line(s)" in panel.banner.text()
@@ -140,9 +143,9 @@ def test_hold_block_cancel_need_reasons_and_draw_a_licence(qtbot, window, wait_o
     wait_ops(window)
     assert "already" in panel.banner.text()
     # the dashboard: D1190815 is now fully used; its tile opens exactly that licence
-    dash = window.pages["dashboard"]
-    dash.refresh()
+    dash = window.show_page("dashboard")
     wait_ops(window)
+    assert dash.tiles["on_hold"].number.text() == "2"
     assert dash.tiles["licences_nearly_used"].number.text() == "1"
     util = dict(dash.utilisation_chart.data)
     assert util["D1190815 line 1"] == 100 and util["D1187342 line 1"] == 50
@@ -228,7 +231,10 @@ def test_packet_export_from_the_window_previews_and_is_audited(qtbot, window, wa
     dlg.folder.setText(str(tmp_path / "nope"))
     dlg.export()
     assert "does not exist" in dlg.banner.text() and dlg.result is None
-    dlg.folder.setText(str(tmp_path))
+    assert not (tmp_path / "nope").exists()
+    out = tmp_path / "out"
+    out.mkdir()
+    dlg.folder.setText(str(out))
     dlg.export()
     wait_ops(window, 60_000)
     res = dlg.result
@@ -241,11 +247,65 @@ def test_packet_export_from_the_window_previews_and_is_audited(qtbot, window, wa
     assert after["scope"]["shipments"] == ["SO-2026-0003"]
     assert after["files"]["pdf"]["file"] == res.pdf.name and len(after["files"]["pdf"]["sha256"]) == 64
     assert after["manifest_sha256"] == res.manifest_sha256
+    # the same export again never replaces the first packet (its audit event
+    # names that file's SHA-256): the second one gets a suffix
+    dlg.export()
+    wait_ops(window, 60_000)
+    assert dlg.result.pdf.name == res.pdf.stem + "-2.pdf" and res.pdf.exists()
     # a date range that ends before it starts
     dlg.rb_dates.setChecked(True)
     dlg.date_from.setDate(dlg.date_to.date().addDays(1))
     dlg.export()
     assert "ends" in dlg.banner.text()
+    # a range with no shipment says so in the officer's words
+    from PySide6.QtCore import QDate
+
+    dlg.date_from.setDate(QDate(1999, 1, 1))
+    dlg.date_to.setDate(QDate(1999, 12, 31))
+    dlg.export()
+    wait_ops(window)
+    assert "no shipment with a ship date from 1999-01-01 to 1999-12-31" in dlg.banner.text()
+    dlg.close()
+
+
+def test_closing_the_packet_dialog_waits_for_the_export(qtbot, window, wait_ops, tmp_path):
+    sid = L.find_shipment_ref(window.wb.store, "SO-2026-0003")
+    dlg = window.export_packet([sid], "SO-2026-0003")
+    dlg.folder.setText(str(tmp_path))
+    dlg.export()
+    assert dlg.busy and not dlg.close_btn.isEnabled()
+    dlg.reject()  # Esc while exporting: ignored
+    assert dlg.isVisible()
+    wait_ops(window, 60_000)
+    assert dlg.result is not None and dlg.close_btn.isEnabled()
+    dlg.reject()
+    assert not dlg.isVisible()
+
+
+def test_failed_packet_keeps_no_file_and_no_event(qtbot, window, wait_ops, tmp_path,
+                                                  monkeypatch):
+    """The disk fills up while the workbook is written, after the signed PDF:
+    neither file is kept, no export is recorded, and the officer reads why."""
+    from workbench.packets import xlsx
+
+    def full(_packet, path, _manifest):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(xlsx, "write_xlsx", full)
+    wb = window.wb
+    sid = L.find_shipment_ref(wb.store, "SO-2026-0003")
+    dlg = window.export_packet([sid], "SO-2026-0003")
+    out = tmp_path / "out"
+    out.mkdir()
+    dlg.folder.setText(str(out))
+    dlg.name.setText("p")
+    dlg.export()
+    wait_ops(window, 60_000)
+    assert dlg.result is None
+    assert wb.store.scalar("select count(*) from audit_event where entity = 'packet'") == 0
+    assert list(out.iterdir()) == []
+    assert "No space left on device" in dlg.banner.text()
+    assert "nothing was kept" in dlg.banner.text()
     dlg.close()
 
 
@@ -261,4 +321,50 @@ def test_settings_dialog_names_the_exporter(qtbot, window, wait_ops) -> None:
     dlg.save()
     wait_ops(window)
     assert settings.get(window.wb.store, settings.EXPORTER_NAME) == "Acme Chips Ltd"
-    assert window.pages["audit"].model.rowCount() >= 1
+    import shiboken6
+
+    assert not shiboken6.isValid(dlg) or not dlg.isVisible()  # closed (and deleted)
+    ev = window.wb.store.one("select * from audit_event order by seq desc limit 1")
+    assert (ev["entity"], ev["entity_id"], ev["action"]) == ("setting", "exporter_name",
+                                                             "update")
+    assert json.loads(ev["after"]) == {"value": "Acme Chips Ltd"}
+
+
+def test_unsaved_form_edits_hold_back_status_moves(qtbot, window, wait_ops) -> None:
+    """A move while the form has edits would be undone by saving the form's
+    stale status: the moves wait until the edits are saved or dropped."""
+    wb = window.wb
+    page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0004")
+    assert panel.buttons["submit"].isEnabled()
+    page.form._widgets["end_use"].setPlainText("Data-centre expansion in Johor, phase 2")
+    assert page.dirty
+    assert not any(b.isEnabled() for k, b in panel.buttons.items() if k != "packet")
+    assert "unsaved edits" in panel.banner.text()
+    panel.do_submit()  # even a direct call does nothing
+    wait_ops(window)
+    assert shipments.get_shipment(wb.store, sid)["status"] == "draft"
+    page.save()
+    wait_ops(window)
+    assert not page.dirty and panel.buttons["submit"].isEnabled()
+    assert "unsaved edits" not in panel.banner.text()
+    click(qtbot, panel.buttons["submit"])
+    wait_ops(window)
+    assert panel.state["status"] == "in_review" and page.form.record["status"] == "in_review"
+    # the form was re-read, so saving it again keeps the new status
+    page.form._widgets["end_use"].setPlainText("Data-centre expansion in Johor, phase 3")
+    page.save()
+    wait_ops(window)
+    assert shipments.get_shipment(wb.store, sid)["status"] == "in_review"
+
+
+def test_message_names_the_shipment_that_moved(qtbot, window, wait_ops) -> None:
+    page, panel, sid = open_shipment(window, wait_ops, "SO-2026-0004")
+    panel.do_move("hold", "customer asked to wait")
+    # select another shipment before the hold finishes
+    other = L.find_shipment_ref(window.wb.store, "SO-2026-0003")
+    page.table.selectRow(page.model.find_row(other))
+    wait_ops(window)
+    assert panel.shipment_id == other
+    assert "SO-2026-0004" not in panel.banner.text()
+    assert C.status(window.wb.store, sid)["status"] == "on_hold"
+    assert C.status(window.wb.store, other)["status"] == "in_review"

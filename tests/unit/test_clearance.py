@@ -275,3 +275,44 @@ def test_attention_counts(wb: Workbench) -> None:
     assert {"licence": "D1190815", "line": 1, "description": "NVIDIA H100 SXM5 GPUs",
             "used_pct": 100.0} in a["series"]["licence_utilisation"]
     json.dumps(a)  # the UI and --json need plain data
+
+
+def test_a_failed_hold_rolls_back_the_rescreen(wb: Workbench, tmp_path: Path,
+                                               monkeypatch) -> None:
+    """Re-screen and hold commit together: if holding fails, the run that
+    found the hit is not kept either (so the next import finds it again)."""
+    st = wb.store
+    snap = snapshots.import_list(wb, list_naming_johor(tmp_path)).id
+    runs = st.scalar("select count(*) from screening_run")
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(C, "hold_affected", broken)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        sr.rescreen_after_import(wb, snap)
+    assert st.scalar("select count(*) from screening_run") == runs
+    sid = L.find_shipment_ref(st, "SO-2026-0004")
+    assert shipments.get_shipment(st, sid)["status"] == "draft"
+    monkeypatch.undo()
+    assert "SO-2026-0004" in [h["reference"] for h in sr.rescreen_after_import(wb, snap)["held"]]
+
+
+def test_a_failed_hold_rolls_back_the_pack_activation(wb: Workbench, monkeypatch) -> None:
+    from workbench.rules.pack import load_pack
+
+    test_pack = Path(__file__).parents[1] / "data" / "rules" / \
+        "us-ear-advanced-computing-2026.08.0-test"
+    before = rstore.active_pack(wb.store).sha256
+    acts = wb.store.scalar("select count(*) from rules_pack_activation")
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(C, "on_new_pack", broken)
+    # any impact at all reaches the hold; force one so the failure is exercised
+    monkeypatch.setattr(rstore, "impact", lambda *a, **k: {"shipments": [{"shipment_id": 1}]})
+    with pytest.raises(RuntimeError, match="disk gone"):
+        rstore.install_pack(wb, load_pack(test_pack))
+    assert rstore.active_pack(wb.store).sha256 == before
+    assert wb.store.scalar("select count(*) from rules_pack_activation") == acts

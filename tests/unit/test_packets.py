@@ -190,3 +190,38 @@ def test_signed_pdf_attaches_evidence_and_catches_later_changes(wb, tmp_path, mo
     r = verify_file(other.pdf, trusted_cert=(tmp_path / "keys" /
                                             "packet-signing-cert.pem").read_bytes())
     assert any("other than the organisation certificate" in p for p in r.problems)
+
+
+def test_empty_scope_says_which_scope(wb):
+    from workbench.packets import PacketError
+
+    with pytest.raises(PacketError, match="no shipment with a ship date from 1999-01-01 to "
+                                          "1999-12-31"):
+        build_packet(wb.store, date_from="1999-01-01", date_to="1999-12-31")
+    with pytest.raises(PacketError, match="give --shipment"):
+        build_packet(wb.store)
+
+
+def test_first_signed_packet_needs_the_exporter_name(tmp_path, monkeypatch):
+    """The first signed export makes the certificate, which keeps the name:
+    a placeholder there is refused, nothing written, nothing recorded."""
+    from workbench import settings
+    from workbench.packets import PacketError, export_packet
+
+    monkeypatch.delenv("WORKBENCH_EXPORTER", raising=False)
+    w = open_workbench(tmp_path / "n.db", demo=True)
+    try:
+        w.login("olivia", "demo-password")
+        w.store.conn.execute("delete from meta where key = ?", (settings.EXPORTER_NAME,))
+        out = tmp_path / "out"
+        out.mkdir()
+        with pytest.raises(PacketError, match="set the exporter's name first"):
+            export_packet(w, pdf=out / "p.pdf", xlsx=out / "p.xlsx", key_dir=tmp_path / "k",
+                          shipment_refs=["SO-2026-0003"])
+        assert list(out.iterdir()) == [] and not (tmp_path / "k").exists()
+        assert w.store.scalar("select count(*) from audit_event where entity = 'packet'") == 0
+        # a workbook alone carries no certificate: allowed
+        res = export_packet(w, xlsx=out / "p.xlsx", shipment_refs=["SO-2026-0003"])
+        assert res.packet.exporter == "Exporter (name not set)" and res.xlsx.exists()
+    finally:
+        w.close()

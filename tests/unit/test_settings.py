@@ -69,3 +69,8 @@ def test_browse_ids_filter_takes_any_number_of_ids(wb: Workbench) -> None:
     assert {r["id"] for r in browse.page(wb.store, "items", q)} == {made[1], made[3]}
     assert browse.count(wb.store, "items", browse.Query(ids=())) == 0
     assert browse.count(wb.store, "items", browse.Query(ids=tuple(range(5000)))) == 5
+
+
+def test_joiners_in_real_names_are_kept(wb: Workbench) -> None:
+    name = "شرکت\u200cفناوری"  # Persian: the zero-width non-joiner is part of the spelling
+    assert settings.set_value(wb, settings.EXPORTER_NAME, name) == name

@@ -29,10 +29,12 @@ prohibited) or for licence coverage (NOT_OVERRIDABLE). "Shipped" only from clear
 and only when the conditions still hold (or were overridden).
 
 New list snapshots and rules packs put affected open shipments on hold:
-the screening import path calls :func:`on_new_snapshot` with the result of
-``screening.results.rescreen_after_import``; the rules load path calls
-:func:`on_new_pack` with ``rules.store.impact(...)``. Threading: like the
-store — any thread, one transaction per write call.
+``screening.results.rescreen_after_import`` calls :func:`on_new_snapshot`
+and ``rules.store.install_pack`` calls :func:`on_new_pack`, each inside its
+own write transaction, so no caller (CLI, UI) can forget the hold and no
+moment exists in which a cleared shipment with a new hit could ship. The
+ledger therefore sits above screening and rules (they import it lazily).
+Threading: like the store — any thread, one transaction per write call.
 """
 
 from __future__ import annotations
@@ -643,9 +645,9 @@ def hold_affected(wb: Workbench, reason: str, shipment_ids: Iterable[int],
 def on_new_snapshot(wb: Workbench, rescreen_result: dict[str, Any]) -> dict[str, Any]:
     """Hold the open shipments a re-screen found affected.
 
-    Call right after ``screening.results.rescreen_after_import`` (the
-    ``lists import`` command and the Lists page's import), with its result.
-    Side effects: see :func:`hold_affected`.
+    Called by ``screening.results.rescreen_after_import`` inside its
+    transaction, with its result (callers need not call it again; a second
+    call holds nothing new). Side effects: see :func:`hold_affected`.
     """
     snaps = rescreen_result.get("snapshots") or []
     lists = ", ".join(f"{s.get('source')} of {s.get('publish_date') or ''}".strip()
@@ -670,9 +672,9 @@ def on_new_snapshot(wb: Workbench, rescreen_result: dict[str, Any]) -> dict[str,
 def on_new_pack(wb: Workbench, impact: dict[str, Any]) -> dict[str, Any]:
     """Hold the open shipments whose outcome a new rules pack changes.
 
-    Call after activating a pack (``rules load`` command, the Rules page's
-    load) with ``rules.store.impact(store, new, old)`` computed before the
-    activation. Side effects: see :func:`hold_affected`.
+    Called by ``rules.store.install_pack`` inside its transaction with
+    ``rules.store.impact(store, new, old)``. Side effects: see
+    :func:`hold_affected`.
     """
     to = impact.get("to") or {}
     pack = f"{to.get('id', 'a new rules pack')} {to.get('version', '')}".strip()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Packet, build_packet, manifest_sha256
+from .model import NAME_NOT_SET, Packet, PacketError, build_packet, manifest_sha256
 
 
 @dataclass
@@ -29,32 +29,57 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
 
     Side effects: reads the database (evidence bytes are re-checked against
     their SHA-256); writes the PDF (signed, with attachments) and/or the
-    workbook with its .sha256; on first use creates the organisation key next
+    workbook with its .sha256 — all of them or, on any failure, none
+    (PacketError names the place for a file-system error); on first use creates the organisation key next
     to the database (see :mod:`.signing`); appends one audit event recording
     the export (:func:`record_export`). Threading: any thread.
     """
     from .. import evidence as ev
+    from .signing import KEY_FILE, key_dir_for
 
     packet = build_packet(wb.store, generated_by=wb.user.username, **scope)
     manifest = packet.manifest()
     res = ExportResult(packet, manifest_sha256(manifest))
-    if xlsx:
-        from .xlsx import write_xlsx
+    kdir = Path(key_dir or key_dir_for(wb.store.path))
+    if pdf and packet.exporter == NAME_NOT_SET and not (kdir / KEY_FILE).exists():
+        # the first export makes the signing certificate, which carries the
+        # name for good: a placeholder there would follow every packet
+        raise PacketError("set the exporter's name first (File → Settings, or `workbench "
+                          "settings set exporter-name NAME`): the signing certificate made "
+                          "with the first signed packet carries it")
+    made: list[Path] = []
+    try:
+        if pdf:
+            from .pdf import build_pdf
+            from .signing import attach_and_sign, ensure_key, packet_attachments
 
-        res.xlsx = write_xlsx(packet, xlsx, manifest)
-    if pdf:
-        from .pdf import build_pdf
-        from .signing import attach_and_sign, ensure_key, key_dir_for, packet_attachments
+            key = ensure_key(kdir, packet.exporter)
+            res.key_created, res.cert_fingerprint = key.created, key.fingerprint()
+            res.warnings += key.warnings
+            blobs = {e["id"]: ev.read_evidence(wb.store, e["id"])
+                     for e in packet.evidence_files}
+            res.pdf = attach_and_sign(
+                build_pdf(packet, manifest), pdf, key,
+                attachments=packet_attachments(packet, manifest, blobs),
+                reason=f"Audit packet {packet.packet_id}, manifest SHA-256 "
+                       f"{res.manifest_sha256}")
+            made.append(res.pdf)
+        if xlsx:
+            from .xlsx import write_xlsx
 
-        key = ensure_key(key_dir or key_dir_for(wb.store.path), packet.exporter)
-        res.key_created, res.cert_fingerprint = key.created, key.fingerprint()
-        res.warnings += key.warnings
-        blobs = {e["id"]: ev.read_evidence(wb.store, e["id"]) for e in packet.evidence_files}
-        res.pdf = attach_and_sign(
-            build_pdf(packet, manifest), pdf, key,
-            attachments=packet_attachments(packet, manifest, blobs),
-            reason=f"Audit packet {packet.packet_id}, manifest SHA-256 {res.manifest_sha256}")
-    record_export(wb, res)
+            res.xlsx = write_xlsx(packet, xlsx, manifest)
+            made += [res.xlsx, res.xlsx.with_name(res.xlsx.name + ".sha256")]
+        record_export(wb, res)
+    except BaseException as e:
+        # all or nothing: a packet missing its PDF or workbook is not sent by
+        # mistake, and every packet that exists has its audit event
+        for p in made:
+            p.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            where = e.filename or pdf or xlsx
+            raise PacketError(f"cannot write the packet to {where}: "
+                              f"{e.strerror or e}; nothing was kept") from e
+        raise
     return res
 
 

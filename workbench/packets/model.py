@@ -31,6 +31,7 @@ from ..values import country_name, detect_script, money_to_major
 MANIFEST_FORMAT = "ecw-packet-manifest/1"
 COLUMN_TYPES = ("text", "int", "float", "money", "date", "datetime")
 LEDGER_STUB = "licence ledger: not recorded in this version"
+NAME_NOT_SET = "Exporter (name not set)"
 # Characters XML 1.0 cannot hold (so no workbook can): replaced, never dropped.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _AUDIT_LIMIT = 5000  # audit rows per packet; more is summarised, not silently cut
@@ -196,7 +197,7 @@ def _exporter(store: Store) -> str:
     from .. import settings
 
     name = settings.get(store, settings.EXPORTER_NAME)
-    return name or os.environ.get("WORKBENCH_EXPORTER", "").strip() or "Exporter (name not set)"
+    return name or os.environ.get("WORKBENCH_EXPORTER", "").strip() or NAME_NOT_SET
 
 
 def _ledger_api() -> Any:
@@ -246,6 +247,12 @@ def build_packet(store: Store, *, shipment_refs: Iterable[str] = (),
         ids.extend(r[0] for r in store.all(sql + " order by s.ship_date, s.id", params))
     ids = list(dict.fromkeys(ids))
     if not ids:
+        if party_id is not None or date_from or date_to:
+            what = " and ".join(x for x in (
+                "of that party" if party_id is not None else "",
+                f"with a ship date from {date_from or 'the first'} to {date_to or 'the last'}"
+                if date_from or date_to else "") if x)
+            raise PacketError(f"no shipment {what}: the packet would be empty")
         raise PacketError("no shipment in scope: give --shipment, --party or a date range")
     return _gather(store, ids, generated_by=generated_by, exporter=exporter, scope={
         "shipments": [], "party_id": party_id, "from": date_from, "to": date_to,

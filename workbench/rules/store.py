@@ -169,11 +169,13 @@ def install_pack(wb: Workbench, source: str | Pack, *,
     `hits_for` (default: the stored screening results) feeds the impact.
     """
     pack = source if isinstance(source, Pack) else load_pack(source)
-    before = active_pack(wb.store)
     files = {p: b.decode("utf-8") for p, b in pack.files.items()}
     from ..ledger import clearance
 
     with wb.writing() as w:
+        # read under the write lock: a pack activated meanwhile by another
+        # process cannot make the diff, impact or audit "before" wrong
+        before = active_pack(wb.store)
         # Impact inside the write transaction: a shipment saved meanwhile
         # cannot miss its hold. Same pack again changes nothing.
         imp = (None if before.sha256 == pack.sha256 else

@@ -445,8 +445,10 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     Only entries added or changed since the previous snapshot of the same
     source are matched (an index over them, with the full index's word
     statistics so scores are identical); hits on removed entries are
-    reported as gone. Side effects: one recorded run (scope 'rescreen').
-    Returns the run plus ``new_hits``, ``gone`` and ``affected_shipments``.
+    reported as gone. Side effects: one transaction holding the recorded
+    run (scope 'rescreen') and the automatic hold of every open shipment it
+    affects (:func:`workbench.ledger.clearance.on_new_snapshot`). Returns the
+    run plus ``new_hits``, ``gone``, ``affected_shipments`` and ``held``.
     """
     store = wb.store
     snap = store.one("select * from list_snapshot where id = ?", (new_snapshot_id,))
