@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -78,3 +79,32 @@ def test_screen_file_writes_results_in_input_order(db: Path, tmp_path: Path, ext
         headers = [c.value for c in ws[1]]
         cell = ws.cell(row=2, column=headers.index("input: note") + 1)
         assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+def test_lists_import_ofac_xml_then_screen_a_hit(db: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ofac"
+    folder.mkdir()
+    shutil.copy(DATA / "ofac_xml" / "sdn_sample.xml", folder / "sdn.xml")
+    imp = json.loads(run(db, "--json", "lists", "import", str(folder), user="olivia",
+                         password=PW, check=True).stdout)
+    assert imp["format"] == "ofac_xml" and imp["source"] == "ofac_sdn"
+    assert imp["file"] == "sdn.xml" and imp["counts"] == {"SDN": 16}
+    assert imp["publish_date"] == "2021-07-06" and "rescreen" in imp
+    out = json.loads(run(db, "--json", "screen", "Havana International Bank Ltd",
+                         check=True).stdout)
+    hit = next(h for h in out["results"][0]["hits"] if h["entry_id"] == "SDN:906")
+    assert hit["score"] >= 80 and hit["listing"]["programs"] == ["CUBA"]
+    cons = run(db, "lists", "import", str(DATA / "ofac_xml" / "consolidated_sample.xml"),
+               "--format", "ofac_xml", "--no-rescreen", user="olivia", password=PW, check=True)
+    assert "(ofac_xml), 8 entries" in cons.stdout and "CMIC 4" in cons.stdout
+    shown = json.loads(run(db, "--json", "lists", "show", check=True).stdout)
+    assert {s["source"]: s["format"] for s in shown if s["source"].startswith("ofac")} == \
+        {"ofac_sdn": "ofac_xml", "ofac_cons": "ofac_xml"}
+    bomb = tmp_path / "sdn.xml"
+    bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE sdnList [<!ENTITY a "aaaa">]>\n'
+                    "<sdnList><sdnEntry><uid>1</uid><lastName>&a;</lastName></sdnEntry></sdnList>\n",
+                    encoding="utf-8")
+    bad = run(db, "lists", "import", str(bomb), user="olivia", password=PW)
+    assert bad.returncode == 1 and "sdn.xml (line 2): contains a DOCTYPE declaration" in bad.stderr
+    assert len(json.loads(run(db, "--json", "lists", "show", "--all", check=True).stdout)) \
+        == len(shown)

@@ -16,28 +16,32 @@ def register(cli: click.Group) -> None:
 
     @cli.group("lists")
     def lists_group() -> None:
-        """Restricted-party list snapshots (CSL, OFAC SDN and non-SDN, BIS DPL)."""
+        """Restricted-party list snapshots (CSL, OFAC SDN and non-SDN as CSV or XML, BIS DPL)."""
 
     @lists_group.command("import")
     @click.argument("path", type=click.Path(exists=True, path_type=Path))
     @click.option("--format", "fmt", type=click.Choice(
-        ["csl_csv", "csl_json", "ofac_sdn", "ofac_cons", "bis_dpl"]),
+        ["csl_csv", "csl_json", "ofac_sdn", "ofac_cons", "bis_dpl", "ofac_xml"]),
         help="Override the format detected from the content.")
     @click.option("--no-rescreen", is_flag=True, help="Do not re-screen parties afterwards.")
     @pass_ctx
     def lists_import(c: Ctx, path: Path, fmt: str | None, no_rescreen: bool) -> None:
-        """Import a list file (or, for OFAC, the folder holding sdn.csv or cons_prim.csv)
-        as a new snapshot, then re-screen every party against what changed."""
+        """Import a list file (or, for OFAC, the folder holding sdn.csv, cons_prim.csv,
+        sdn.xml or consolidated.xml) as a new snapshot, then re-screen every party
+        against what changed."""
         from .results import rescreen_after_import
         from .snapshots import import_list
 
         if path.is_dir():
-            for cand in ("sdn.csv", "SDN.CSV", "cons_prim.csv", "CONS_PRIM.CSV"):
+            # the CSV set first: a folder holding both formats imports as before
+            for cand in ("sdn.csv", "SDN.CSV", "cons_prim.csv", "CONS_PRIM.CSV",
+                         "sdn.xml", "SDN.XML", "consolidated.xml", "CONSOLIDATED.XML"):
                 if (path / cand).exists():
                     path = path / cand
                     break
             else:
-                raise WorkbenchError(f"{path}: a folder must hold sdn.csv or cons_prim.csv")
+                raise WorkbenchError(f"{path}: a folder must hold sdn.csv, cons_prim.csv, "
+                                     "sdn.xml or consolidated.xml")
         wb = c.signed_in()
         cb, finish = progress_bar(f"Importing {path.name}")
         try:

@@ -11,11 +11,19 @@ Supported formats (``ParsedList.format`` / the ``format=`` override):
 - ``ofac_cons`` OFAC non-SDN consolidated set: ``cons_prim.csv`` plus
   ``cons_alt.csv``, ``cons_add.csv`` and ``cons_comments.csv``.
 - ``bis_dpl``  BIS Denied Persons List, tab-separated text with a header.
+- ``ofac_xml`` OFAC's classic XML, ``sdn.xml`` or ``consolidated.xml`` (root
+  ``sdnList``; not the "advanced" ``sdn_advanced.xml``).
 
-Detection looks at content, not names: JSON vs CSL header vs DPL header vs the
-headerless OFAC layout. The one exception is SDN vs non-SDN: both OFAC files
-share one layout and overlapping programs, so the ``cons_`` prefix of the
-file (OFAC's own naming) picks ``ofac_cons``; pass ``format=`` to override.
+Detection looks at content, not names: JSON vs XML root vs CSL header vs DPL
+header vs the headerless OFAC layout. The one exception is SDN vs non-SDN:
+both OFAC files share one layout and overlapping programs, so the ``cons_``
+prefix of the file (OFAC's own naming; ``consolidated.xml`` for the XML)
+picks the non-SDN list; pass ``format=`` to override for the CSV set.
+
+XML is read with ``defusedxml`` (a declared dependency) on top of the
+standard library's streaming ``iterparse``, and the prolog is checked first:
+a DOCTYPE is refused before any parsing, because OFAC's files have none and a
+DTD is how entity bombs ("billion laughs") and external entities get in.
 
 Encoding decision: every publisher serves these files as UTF-8 today (the
 shipped samples are UTF-8, OFAC's with CRLF and a trailing 0x1A byte). We
@@ -36,12 +44,17 @@ import io
 import json
 import os
 import re
+import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import errors as expat_errors
+
+import defusedxml.ElementTree as DET
+from defusedxml import DefusedXmlException
 
 from workbench.errors import WorkbenchError
 
@@ -54,7 +67,8 @@ CSL_JSON = "csl_json"
 OFAC_SDN = "ofac_sdn"
 OFAC_CONS = "ofac_cons"
 BIS_DPL = "bis_dpl"
-FORMATS = (CSL_CSV, CSL_JSON, OFAC_SDN, OFAC_CONS, BIS_DPL)
+OFAC_XML = "ofac_xml"
+FORMATS = (CSL_CSV, CSL_JSON, OFAC_SDN, OFAC_CONS, BIS_DPL, OFAC_XML)
 
 CSL_COLUMNS = (
     "_id", "source", "entity_number", "type", "programs", "name", "title", "addresses",
@@ -172,8 +186,11 @@ class ListEntry:
 
     def compute_hash(self) -> str:
         """SHA-256 hex of the canonical JSON of every field except the hash itself."""
-        d = asdict(self)
-        d.pop("content_hash", None)
+        # The same JSON as json.dumps(asdict(self)) gives, without asdict's deep
+        # copy of ``raw``: an OFAC XML entry's raw is nested lists of dicts, and
+        # copying them doubled the import time of a full sdn.xml.
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "content_hash"}
+        d["addresses"] = [asdict(a) for a in self.addresses]
         blob = json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -191,6 +208,9 @@ class ParsedList:
     counts: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # every file read -> its SHA-256
     warnings: list[str] = field(default_factory=list)
+    #: OFAC XML only: which list the file holds, "sdn" or "cons" (non-SDN);
+    #: one layout carries both, so the snapshot source depends on it.
+    ofac_list: str | None = None
 
     @property
     def name_count(self) -> int:
@@ -352,6 +372,9 @@ def detect_format(path: str | os.PathLike[str], text: str) -> str:
     head = text.lstrip()
     if head[:1] in "{[":
         return CSL_JSON
+    if head[:1] == "<":
+        _check_ofac_root(p, _xml_root(p, text))
+        return OFAC_XML
     first = text.split("\n", 1)[0].rstrip("\r")
     if "\t" in first:
         cols = [c.strip().strip('"').strip().lower() for c in first.split("\t")]
@@ -375,8 +398,8 @@ def detect_format(path: str | os.PathLike[str], text: str) -> str:
                                    "(sdn.csv or cons_prim.csv) from the same folder instead")
     snippet = first[:80] + ("…" if len(first) > 80 else "")
     raise ListFileError(
-        p, f"is not a recognised list file (CSL CSV/JSON, OFAC sdn.csv/cons_prim.csv or BIS "
-           f"DPL text); its first line reads {snippet!r}", line=1)
+        p, f"is not a recognised list file (CSL CSV/JSON, OFAC sdn.csv/cons_prim.csv, OFAC "
+           f"sdn.xml/consolidated.xml or BIS DPL text); its first line reads {snippet!r}", line=1)
 
 
 # ---------------------------------------------------------------------------
@@ -611,6 +634,266 @@ def _parse_ofac(path: Path, text: str, tick: _Ticker, cons: bool) -> tuple[list[
 
 
 # ---------------------------------------------------------------------------
+# OFAC XML (sdn.xml, consolidated.xml)
+
+_XML_NAME_RE = re.compile(r"[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?")
+_XML_SPACE_RE = re.compile(r"\s*")
+_DTD_REFUSED = ("contains a DOCTYPE declaration, which is refused: OFAC's lists have none, and a "
+                "DTD can define entities that expand without limit (\"billion laughs\") or read "
+                "other files. Re-download the list from OFAC.")
+# expat's errors for input that stops in the middle of the document
+_XML_TRUNCATED = {expat_errors.codes[m] for m in (
+    expat_errors.XML_ERROR_NO_ELEMENTS, expat_errors.XML_ERROR_UNCLOSED_TOKEN,
+    expat_errors.XML_ERROR_PARTIAL_CHAR, expat_errors.XML_ERROR_UNCLOSED_CDATA_SECTION)}
+
+
+def _xml_root(path: Path, text: str) -> str:
+    """Local name (namespace prefix dropped) of the root element of ``text``,
+    read from the prolog only; "" when the text does not start with an element.
+
+    Pure. Raises :class:`ListFileError` for a DOCTYPE (or any other ``<!``
+    declaration) in the prolog: that is the only place one can stand, so
+    refusing it here keeps entity declarations away from any parser.
+    """
+    pos = 0
+    while True:
+        pos = _XML_SPACE_RE.match(text, pos).end()  # type: ignore[union-attr]  # \s* always matches
+        if text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                return ""
+            pos = end + 2
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                return ""
+            pos = end + 3
+        elif text.startswith("<!", pos):
+            line = text.count("\n", 0, pos) + 1
+            if re.match(r"<!DOCTYPE\s+html\b", text[pos:pos + 30], re.I):
+                raise ListFileError(path, "is a web page (HTML), not a list file: the download "
+                                          "probably returned an error page", line=line)
+            raise ListFileError(path, _DTD_REFUSED, line=line)
+        elif text.startswith("<", pos):
+            m = _XML_NAME_RE.match(text, pos + 1)
+            return m.group(0).rsplit(":", 1)[-1] if m else ""
+        else:
+            return ""
+
+
+def _check_ofac_root(path: Path, root: str) -> None:
+    """Raise :class:`ListFileError` unless ``root`` is OFAC's ``sdnList``. Pure."""
+    if root == "sdnList":
+        return
+    if not root:
+        raise ListFileError(path, "is not an OFAC XML list: it does not start with an XML "
+                                  "element", line=1)
+    if root.lower() == "html":
+        raise ListFileError(path, "is a web page (HTML), not a list file: the download probably "
+                                  "returned an error page")
+    if root == "Sanctions":
+        raise ListFileError(path, "is OFAC's advanced XML (sdn_advanced.xml), which is not "
+                                  "supported; download sdn.xml or consolidated.xml (or the CSV "
+                                  "files) instead")
+    raise ListFileError(path, f"is XML but not an OFAC list: its root element is <{root}>, "
+                              "not <sdnList> as in OFAC's sdn.xml and consolidated.xml")
+
+
+class _TextChunks:
+    """A read()-able view of decoded text for iterparse. Feeding str rather than
+    bytes makes expat read the UTF-8 that :func:`_decode` already checked,
+    whatever encoding the XML declaration claims."""
+
+    def __init__(self, text: str):
+        self.text, self.pos = text, 0
+
+    def read(self, size: int = -1) -> str:
+        end = len(self.text) if size < 0 else self.pos + size
+        chunk = self.text[self.pos:end]
+        self.pos += len(chunk)
+        return chunk
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _xml_value(el: ET.Element) -> Any:
+    """An element as plain data: text for a leaf, a list for OFAC's ``…List``
+    containers, else a dict of its children (empty values dropped)."""
+    kids = list(el)
+    if not kids:
+        return (el.text or "").strip()
+    if _local(el.tag).endswith("List"):
+        return [_xml_value(k) for k in kids]
+    out: dict[str, Any] = {}
+    for k in kids:
+        v = _xml_value(k)
+        if v not in ("", [], {}):
+            out[_local(k.tag)] = v
+    return out
+
+
+def _items(raw: dict[str, Any], key: str) -> list[Any]:
+    """The items of an OFAC ``…List`` container in ``raw`` ([] when absent or
+    oddly shaped, e.g. bare text where a list belongs)."""
+    v = raw.get(key)
+    return v if isinstance(v, list) else []
+
+
+def _ofac_xml_name(last: str, first: str) -> str:
+    """"LAST, First" as OFAC's CSV spells a person's name, so both formats give
+    the same name for a uid; entities only have a last name."""
+    return f"{last}, {first}" if last and first else last or first
+
+
+def _ofac_xml_list(path: Path) -> tuple[bool, str | None]:
+    """Whether an OFAC XML file holds the non-SDN consolidated list, from its
+    name (the content cannot tell: one layout, overlapping programs), and a
+    warning when the name does not say. Pure."""
+    name = path.name.lower()
+    if name.startswith("cons"):
+        return True, None
+    if name.startswith("sdn"):
+        return False, None
+    return False, (f"{path.name}: the file name says neither sdn.xml nor consolidated.xml; it was "
+                   "read as the SDN list. If it is OFAC's non-SDN consolidated list, rename it "
+                   "consolidated.xml and import it again.")
+
+
+def _entry_line(text: str, n: int) -> int | None:
+    """Line of the ``n``-th (1-based) sdnEntry start tag. Only for error
+    messages: iterparse reports elements in batches, without positions."""
+    for i, m in enumerate(re.finditer(r"<(?:[\w.\-]+:)?sdnEntry[\s>]", text), start=1):
+        if i == n:
+            return text.count("\n", 0, m.start()) + 1
+    return None
+
+
+def _ofac_xml_entry(path: Path, text: str, el: ET.Element, n: int, cons: bool) -> ListEntry:
+    """One ``sdnEntry`` as a ListEntry, mapped as the CSV set maps the same
+    entry: key = uid (the CSV's ent_num), "LAST, First" names, strong aliases
+    as alternate names. Weak aliases are kept in ``raw`` only: the CSV has
+    them only as remarks text, and OFAC itself does not screen them."""
+    raw: dict[str, Any] = {}
+    for child in el:
+        v = _xml_value(child)
+        if v not in ("", [], {}):
+            raw[_local(child.tag)] = v
+    uid = raw.get("uid", "")
+    if not isinstance(uid, str) or not uid.isdigit():
+        problem = (f"sdnEntry number {n} has no uid" if not uid
+                   else f"sdnEntry number {n} has uid {uid!r}, which is not a number")
+        raise ListFileError(path, problem, line=_entry_line(text, n))
+    name = _ofac_xml_name(str(raw.get("lastName", "")), str(raw.get("firstName", "")))
+    if not name:
+        raise ListFileError(path, f"sdnEntry uid {uid} has no name (lastName is empty)",
+                            line=_entry_line(text, n))
+    programs = [p for p in _items(raw, "programList") if isinstance(p, str)]
+    akas = [a for a in _items(raw, "akaList") if isinstance(a, dict)]
+    alt_names = [_ofac_xml_name(a.get("lastName", ""), a.get("firstName", "")) for a in akas
+                 if a.get("category", "").lower() != "weak"]
+    addresses = [Address(street=", ".join(a.get(k, "") for k in ("address1", "address2", "address3")
+                                          if a.get(k)),
+                         city=a.get("city", ""), state=a.get("stateOrProvince", ""),
+                         postcode=a.get("postalCode", ""), country=a.get("country", ""))
+                 for a in _items(raw, "addressList") if isinstance(a, dict)]
+    keys = {"idType": "type", "idNumber": "number", "idCountry": "country",
+            "issueDate": "issue_date", "expirationDate": "expiration_date"}
+    ids = [{keys[k]: v for k, v in d.items() if k in keys}
+           for d in _items(raw, "idList") if isinstance(d, dict)]
+    return ListEntry(
+        list_code=_cons_list_code(programs) if cons else "SDN",
+        agency="Treasury Department (OFAC)", key=uid,
+        type=str(raw.get("sdnType", "")).lower() or "entity", name=name,
+        alt_names=[a for a in alt_names if a], addresses=addresses, ids=[d for d in ids if d],
+        programs=programs, remarks=str(raw.get("remarks", "")),
+        source_url="https://sanctionslist.ofac.treas.gov/", raw=raw,
+    )
+
+
+def _ofac_xml_publish(path: Path, el: ET.Element, warnings: list[str]
+                      ) -> tuple[str | None, int | None]:
+    """Publish date (ISO) and record count from ``publshInformation`` (OFAC's
+    spelling); an unreadable date is a warning, not a refusal."""
+    info = _xml_value(el)
+    info = info if isinstance(info, dict) else {}
+    published = str(info.get("Publish_Date", ""))
+    try:
+        iso: str | None = datetime.strptime(published, "%m/%d/%Y").date().isoformat()
+    except ValueError:
+        iso = None
+        warnings.append(f"{path.name}: the publish date {published!r} is not MM/DD/YYYY; "
+                        "the snapshot has no publish date")
+    count = str(info.get("Record_Count", ""))
+    return iso, int(count) if count.isdigit() else None
+
+
+def _xml_error(path: Path, e: ET.ParseError) -> ListFileError:
+    line, col = e.position
+    if e.code in _XML_TRUNCATED:
+        return ListFileError(path, "the XML is truncated: the file ends before its elements are "
+                                   "closed (the download was probably cut off)", line=line)
+    return ListFileError(path, f"malformed XML: {expat_errors.messages[e.code]} at column "
+                               f"{col + 1}", line=line)
+
+
+def _ofac_xml_events(path: Path, text: str) -> tuple[Any, Iterator[tuple[str, ET.Element]]]:
+    """The defused parser and its (start|end, element) stream over ``text``."""
+    _check_ofac_root(path, _xml_root(path, text))
+    parser = DET.XMLParser(target=ET.TreeBuilder(), forbid_dtd=True)
+    return parser, DET.iterparse(_TextChunks(text), events=("start", "end"), parser=parser)
+
+
+def _parse_ofac_xml(path: Path, text: str, tick: _Ticker
+                    ) -> tuple[list[ListEntry], str | None, list[str], bool]:
+    """Entries, publish date, warnings and whether it is the non-SDN list, from
+    the text of an sdn.xml or consolidated.xml. Pure; streams through the
+    document, dropping each entry's elements once it is read."""
+    cons, warning = _ofac_xml_list(path)
+    warnings = [warning] if warning else []
+    parser, events = _ofac_xml_events(path, text)
+    entries: list[ListEntry] = []
+    publish, expected = None, None
+    root: ET.Element | None = None
+    ignored: set[str] = set()
+    depth = 0
+    try:
+        for event, el in events:
+            if event == "start":
+                depth += 1
+                if root is None:
+                    root = el
+                continue
+            depth -= 1
+            if depth != 1:
+                continue
+            tag = _local(el.tag)
+            if tag == "sdnEntry":
+                entries.append(_ofac_xml_entry(path, text, el, len(entries) + 1, cons))
+                tick.tick()
+            elif tag == "publshInformation":
+                publish, expected = _ofac_xml_publish(path, el, warnings)
+            else:
+                ignored.add(tag)
+            if root is not None:
+                root.clear()  # an entry is done with: keep memory flat on a 100 MB file
+    except ET.ParseError as e:
+        raise _xml_error(path, e) from None
+    except DefusedXmlException:
+        # _xml_root refuses a DOCTYPE first; this is the second lock on the door
+        raise ListFileError(path, _DTD_REFUSED, line=parser.parser.CurrentLineNumber) from None
+    if not entries:
+        raise ListFileError(path, "is an OFAC XML list without entries (no sdnEntry elements)")
+    if expected is not None and expected != len(entries):
+        warnings.append(f"{path.name}: Record_Count says {expected:,} entries but the file holds "
+                        f"{len(entries):,}")
+    if ignored:
+        warnings.append(f"{path.name}: unknown elements ignored: {', '.join(sorted(ignored))}")
+    return entries, publish, warnings, cons
+
+
+# ---------------------------------------------------------------------------
 # BIS Denied Persons List
 
 
@@ -693,10 +976,14 @@ def parse_file(path: str | os.PathLike[str], format: str | None = None,
         fmt = format
     else:
         raise ValueError(f"unknown list format {format!r}; expected one of {', '.join(FORMATS)}")
-    tick = _Ticker(progress, cancel, text.count("\n") or None)
+    # An XML entry spans many lines; count its closing tags (with or without
+    # a namespace prefix) for the progress estimate instead.
+    total = text.count("sdnEntry>") // 2 if fmt == OFAC_XML else text.count("\n")
+    tick = _Ticker(progress, cancel, total or None)
     publish: str | None = None
     files = {str(p): sha}
     warnings: list[str] = []
+    ofac_list: str | None = None
     if fmt == CSL_CSV:
         entries, warnings = _parse_csl_csv(p, text, tick)
     elif fmt == CSL_JSON:
@@ -704,6 +991,9 @@ def parse_file(path: str | os.PathLike[str], format: str | None = None,
     elif fmt in (OFAC_SDN, OFAC_CONS):
         entries, extra, warnings = _parse_ofac(p, text, tick, cons=fmt == OFAC_CONS)
         files.update(extra)
+    elif fmt == OFAC_XML:
+        entries, publish, warnings, cons = _parse_ofac_xml(p, text, tick)
+        ofac_list = "cons" if cons else "sdn"
     else:
         entries, publish = _parse_dpl(p, text, tick)
     tick.finish()
@@ -711,4 +1001,4 @@ def parse_file(path: str | os.PathLike[str], format: str | None = None,
         raise ListFileError(p, "contains a header but no list entries")
     return ParsedList(path=str(p), format=fmt, entries=entries, sha256=sha, size=len(data),
                       publish_date=publish, counts=dict(Counter(e.list_code for e in entries)),
-                      files=files, warnings=warnings)
+                      files=files, warnings=warnings, ofac_list=ofac_list)

@@ -32,10 +32,19 @@ from .matcher import MatchIndex
 #: The "source" a format feeds: a new snapshot supersedes the previous
 #: snapshot of the same source only.
 SOURCE_OF_FORMAT = {"csl_csv": "csl", "csl_json": "csl", "ofac_sdn": "ofac_sdn",
-                    "ofac_cons": "ofac_cons", "bis_dpl": "bis_dpl"}
+                    "ofac_cons": "ofac_cons", "bis_dpl": "bis_dpl", "ofac_xml": "ofac_sdn"}
 SOURCE_LABELS = {"csl": "Consolidated Screening List (trade.gov)",
                  "ofac_sdn": "OFAC SDN list", "ofac_cons": "OFAC non-SDN consolidated list",
                  "bis_dpl": "BIS Denied Persons List"}
+
+
+def source_of(parsed: ParsedList) -> str:
+    """The source a parsed file feeds. OFAC's XML carries either list in one
+    layout, so sdn.xml feeds (and supersedes, and is superseded by) the same
+    source as sdn.csv, and consolidated.xml the same as cons_prim.csv. Pure."""
+    if parsed.format == "ofac_xml" and parsed.ofac_list == "cons":
+        return "ofac_cons"
+    return SOURCE_OF_FORMAT[parsed.format]
 
 
 class DuplicateSnapshot(WorkbenchError):
@@ -137,7 +146,7 @@ def store_parsed(wb: Workbench, parsed: ParsedList, *, cancel: Any = None,
                  allow_duplicate: bool = False) -> Change:
     """Persist an already parsed list (see :func:`import_list`)."""
     store = wb.store
-    source = SOURCE_OF_FORMAT[parsed.format]
+    source = source_of(parsed)
     files_json = json.dumps({Path(k).name: v for k, v in sorted(parsed.files.items())},
                             sort_keys=True)
     if not allow_duplicate:
