@@ -207,7 +207,8 @@ class PacketDialog(QDialog):
             self._idle()
             self.banner.say(f"Not exported: {error_text(exc)}", "bad")
 
-        self.ops.run(lambda _t: export_packet(wb, pdf=pdf, xlsx=xlsx, **scope),
+        self.ops.run(lambda t: export_packet(wb, pdf=pdf, xlsx=xlsx, progress=t.progress,
+                                             **scope),
                      success=self._done, failure=failed, parent=self,
                      progress="Writing and signing the audit packet…")
 

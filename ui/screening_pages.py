@@ -59,7 +59,8 @@ LIST_LABELS = {
     "ISN": "Nonproliferation Sanctions (State)",
 }
 FORMAT_LABELS = {"csl_csv": "CSL CSV", "csl_json": "CSL JSON", "ofac_sdn": "OFAC SDN CSV",
-                 "ofac_cons": "OFAC non-SDN CSV", "bis_dpl": "BIS DPL text"}
+                 "ofac_cons": "OFAC non-SDN CSV", "bis_dpl": "BIS DPL text",
+                 "ofac_xml": "OFAC XML"}
 STATUS_LABELS = {"open": "Open", "escalated": "Escalated", "cleared": "False positive",
                  "confirmed": "True match"}
 FRONT_KINDS = {"address": "Shared address", "phone": "Shared phone", "website": "Shared domain",
@@ -852,7 +853,8 @@ class ListsPage(QWidget):
         self.import_btn = QPushButton("Import file…")
         self.import_btn.setToolTip("Import a list file you downloaded: the trade.gov CSL (CSV or "
                                    "JSON), OFAC sdn.csv or cons_prim.csv (their sibling files "
-                                   "are read from the same folder), or the BIS DPL text file")
+                                   "are read from the same folder) or sdn.xml / "
+                                   "consolidated.xml, or the BIS DPL text file")
         self.import_btn.clicked.connect(self.import_file)
         self.download_btn = QPushButton("Download latest")
         self.download_btn.clicked.connect(self.download_latest)
@@ -1010,9 +1012,10 @@ class ListsPage(QWidget):
         if not self.can_write or self.busy:
             return
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import a restricted-party list — for OFAC choose sdn.csv or cons_prim.csv",
+            self, "Import a restricted-party list — for OFAC choose sdn.csv, cons_prim.csv, "
+                  "sdn.xml or consolidated.xml",
             str(Path.home()),
-            "List files (*.csv *.json *.txt);;All files (*)")
+            "List files (*.csv *.json *.xml *.txt);;All files (*)")
         if path:
             self.import_path(path)
 

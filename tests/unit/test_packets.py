@@ -225,3 +225,29 @@ def test_first_signed_packet_needs_the_exporter_name(tmp_path, monkeypatch):
         assert res.packet.exporter == "Exporter (name not set)" and res.xlsx.exists()
     finally:
         w.close()
+
+
+def test_cancel_between_stages_keeps_nothing(wb, tmp_path):
+    """A cancel (the progress callback raising) after the PDF was signed
+    removes it again and records no export."""
+    from workbench.packets import export_packet
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def progress(step, total):
+        seen.append((step, total))
+        if step == 3:
+            raise Stop()
+
+    out = tmp_path / "out"
+    out.mkdir()
+    n = wb.store.scalar("select count(*) from audit_event where entity = 'packet'")
+    with pytest.raises(Stop):
+        export_packet(wb, pdf=out / "p.pdf", xlsx=out / "p.xlsx", key_dir=tmp_path / "k",
+                      shipment_refs=["SO-2026-0010"], progress=progress)
+    assert seen == [(0, 5), (1, 5), (2, 5), (3, 5)]
+    assert list(out.iterdir()) == []
+    assert wb.store.scalar("select count(*) from audit_event where entity = 'packet'") == n

@@ -48,10 +48,17 @@ def register(cli: click.Group) -> None:
             from workbench.checklists.cli import _party_id
 
             pid = _party_id(wb.store, party)
-        res = export_packet(
-            wb, pdf=pdf, xlsx=xlsx, shipment_refs=shipments, party_id=pid,
-            date_from=parse_date(date_from) if date_from else None,
-            date_to=parse_date(date_to) if date_to else None, exporter=exporter)
+        from workbench.cli import progress_bar
+
+        cb, finish = progress_bar("Writing the packet")
+        try:
+            res = export_packet(
+                wb, pdf=pdf, xlsx=xlsx, shipment_refs=shipments, party_id=pid,
+                date_from=parse_date(date_from) if date_from else None,
+                date_to=parse_date(date_to) if date_to else None, exporter=exporter,
+                progress=cb)
+        finally:
+            finish()
         for w in res.warnings:
             click.echo(w, err=True)
         p = res.packet

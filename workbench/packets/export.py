@@ -6,7 +6,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .model import NAME_NOT_SET, Packet, PacketError, build_packet, manifest_sha256
 
@@ -24,7 +24,9 @@ class ExportResult:
 
 def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
                   xlsx: str | os.PathLike[str] | None = None,
-                  key_dir: str | os.PathLike[str] | None = None, **scope: Any) -> ExportResult:
+                  key_dir: str | os.PathLike[str] | None = None,
+                  progress: Callable[[int, int | None], None] | None = None,
+                  **scope: Any) -> ExportResult:
     """Build the packet for `scope` (see :func:`build_packet`) and write it.
 
     Side effects: reads the database (evidence bytes are re-checked against
@@ -32,11 +34,19 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
     workbook with its .sha256 — all of them or, on any failure, none
     (PacketError names the place for a file-system error); on first use creates the organisation key next
     to the database (see :mod:`.signing`); appends one audit event recording
-    the export (:func:`record_export`). Threading: any thread.
+    the export (:func:`record_export`). `progress(step, 5)` is called
+    before each stage (gather, lay out the PDF, sign, workbook, record);
+    a callback that raises (a cancel) stops the export and nothing is kept.
+    Threading: any thread.
     """
     from .. import evidence as ev
     from .signing import KEY_FILE, key_dir_for
 
+    def step(n: int) -> None:
+        if progress is not None:
+            progress(n, 5)
+
+    step(0)
     packet = build_packet(wb.store, generated_by=wb.user.username, **scope)
     manifest = packet.manifest()
     res = ExportResult(packet, manifest_sha256(manifest))
@@ -49,6 +59,7 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
                           "with the first signed packet carries it")
     made: list[Path] = []
     try:
+        step(1)
         if pdf:
             from .pdf import build_pdf
             from .signing import attach_and_sign, ensure_key, packet_attachments
@@ -58,17 +69,21 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
             res.warnings += key.warnings
             blobs = {e["id"]: ev.read_evidence(wb.store, e["id"])
                      for e in packet.evidence_files}
+            doc = build_pdf(packet, manifest)
+            step(2)
             res.pdf = attach_and_sign(
-                build_pdf(packet, manifest), pdf, key,
+                doc, pdf, key,
                 attachments=packet_attachments(packet, manifest, blobs),
                 reason=f"Audit packet {packet.packet_id}, manifest SHA-256 "
                        f"{res.manifest_sha256}")
             made.append(res.pdf)
+        step(3)
         if xlsx:
             from .xlsx import write_xlsx
 
             res.xlsx = write_xlsx(packet, xlsx, manifest)
             made += [res.xlsx, res.xlsx.with_name(res.xlsx.name + ".sha256")]
+        step(4)
         record_export(wb, res)
     except BaseException as e:
         # all or nothing: a packet missing its PDF or workbook is not sent by
