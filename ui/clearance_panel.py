@@ -12,6 +12,7 @@ so the other pages refresh. Also the "Export audit packet…" button.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -41,6 +42,13 @@ CHECKS = [("screening", "Screening"), ("determination", "Determination"),
 
 def _e(v: Any) -> str:
     return html.escape("" if v is None else str(v))
+
+
+def _reason_html(text: str) -> str:
+    """A reason as the core words it, with its `workbench …` commands set
+    in small grey type: the same text serves the CLI and the app."""
+    return re.sub(r"`([^`]+)`", r"<span style='color:gray; font-size:small'>\1</span>",
+                  _e(text))
 
 
 def _money(minor: int | None, cur: str) -> str:
@@ -274,7 +282,7 @@ class ClearancePanel(QWidget):
                    + (f": {_e(last['reason'])}" if last.get("reason") else ""))
         elif s["status"] != "draft":
             # e.g. imported history or a record typed in with its status
-            why = "status recorded when the shipment was saved; no clearance move since"
+            why = "Status recorded when the shipment was saved; no clearance move since."
         else:
             why = ""
         self.status_label.setText(
@@ -299,7 +307,7 @@ class ClearancePanel(QWidget):
                                  "<b style='color:#1e6b34'>Every condition still holds.</b>")
         else:
             items = "".join(
-                f"<li>{_e(r['text'])}"
+                f"<li>{_reason_html(r['text'])}"
                 + (" <i>(no override can replace this)</i>" if r["code"] in C.NOT_OVERRIDABLE
                    else "") + "</li>" for r in s["reasons"])
             self.reasons.setText(f"<b>Not clear yet — {len(s['reasons'])} condition(s) "
