@@ -261,3 +261,36 @@ def test_settings_name_the_exporter_on_packets(db: Path, tmp_path: Path) -> None
     wbk = openpyxl.load_workbook(x, read_only=True)
     cells = [c for row in wbk["Manifest"].iter_rows(values_only=True) for c in row if c]
     assert "Acme Chips Ltd" in cells
+
+
+def test_is_informed_letter_makes_the_saved_determination_stale(db: Path) -> None:
+    """SO-2026-0005: 200 H20 to a Chinese cloud. Without the letter the H20
+    is outside 3A090; recording the letter changes the law for this exporter,
+    so the saved determination no longer counts until made again."""
+    o = {"user": "olivia", "password": PW}
+    r = run(db, "--json", "determine", "--shipment", "SO-2026-0005", "--save", **o, check=True)
+    before = json.loads(r.stdout)["outcome"]
+    bad = run(db, "rules", "letter", "OVL.NOPE", **o)
+    assert bad.returncode == 1 and "OVL.H20_IS_INFORMED" in bad.stderr
+    bad = run(db, "rules", "letter", "OVL.H20_IS_INFORMED", "--received-on", "15/04/2025", **o)
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr
+    r = run(db, "rules", "letter", "OVL.H20_IS_INFORMED", "--received-on", "2025-04-15",
+            "--reference", "BIS letter 2025-04-09", **o, check=True)
+    assert "Letters in force: OVL.H20_IS_INFORMED" in r.stdout
+    st = json.loads(run(db, "--json", "shipment", "status", "SO-2026-0005", check=True).stdout)
+    assert any("out of date" in x["text"] for x in st["reasons"]), st["reasons"]
+    r = run(db, "--json", "determine", "--shipment", "SO-2026-0005", "--save", **o, check=True)
+    after = json.loads(r.stdout)
+    assert after["outcome"] == "license_required" != before
+    assert "OVL.H20_IS_INFORMED" in {x["rule_id"] for x in after["reasons"]}
+    listed = json.loads(run(db, "--json", "rules", "letters", check=True).stdout)
+    assert listed["in_force"] == ["OVL.H20_IS_INFORMED"]
+    run(db, "rules", "letter", "OVL.H20_IS_INFORMED", "--withdraw", **o, check=True)
+    assert json.loads(run(db, "--json", "rules", "letters", check=True).stdout)["in_force"] == []
+    r = run(db, "--json", "rules", "tag", "Pearl River Cloud Computing Co., Ltd.",
+            "Approved_CSP", "--note", "BIS approval letter on file", **o, check=True)
+    assert json.loads(r.stdout)["tags"] == ["approved_csp"]
+    r = run(db, "rules", "tag", "No Such Party", "x", **o)
+    assert r.returncode == 1 and "no party" in r.stderr
+    log = json.loads(run(db, "--json", "audit", "log", "--limit", "10", check=True).stdout)
+    assert {"rules_letter", "party_rules_tag"} <= {e["entity"] for e in log}

@@ -311,6 +311,65 @@ def rules_load(folder: Path, as_json_flag: bool) -> None:
           _as_json(as_json_flag))
 
 
+@rules_group.command("letter")
+@click.argument("overlay")
+@click.option("--withdraw", is_flag=True, help="The letter no longer applies.")
+@click.option("--received-on", metavar="YYYY-MM-DD", help="Date on the letter.")
+@click.option("--reference", default="", help="The letter's reference (e.g. BIS file number).")
+@click.option("--note", default="")
+@click.option("--json", "as_json_flag", is_flag=True)
+def rules_letter(overlay: str, withdraw: bool, received_on: str | None, reference: str,
+                 note: str, as_json_flag: bool) -> None:
+    """Record an is-informed letter the company received (OVERLAY: the pack's
+    company-specific overlay id, e.g. OVL.H20_IS_INFORMED), or withdraw it.
+    Saved determinations made before become out of date."""
+    c = click.get_current_context().obj
+    wb = c.signed_in()
+    ch = rstore.record_letter(wb, overlay, active=not withdraw, received_on=received_on,
+                              reference=reference, note=note)
+    now = rstore.active_letters(wb.store)
+    _emit({"overlay": overlay, "action": ch.action, "active_letters": now},
+          f"{overlay}: {'withdrawn' if withdraw else 'recorded'}. Letters in force: "
+          f"{', '.join(now) or 'none'}. Determine open shipments again before clearing them.",
+          _as_json(as_json_flag))
+
+
+@rules_group.command("letters")
+@click.option("--json", "as_json_flag", is_flag=True)
+def rules_letters(as_json_flag: bool) -> None:
+    """Is-informed letters recorded, oldest first, and those in force."""
+    c = click.get_current_context().obj
+    st = c.workbench().store
+    rows, now = rstore.letters(st), rstore.active_letters(st)
+    text = "\n".join(
+        f"{r['recorded_at'][:10]}  {'receive ' if r['active'] else 'withdraw'}  "
+        f"{r['overlay_id']:<24} {r['received_on'] or '':<10}  {r['reference']}  "
+        f"(by {r['recorded_by']})" for r in rows) or "no letters recorded"
+    _emit({"letters": rows, "in_force": now}, text + f"\nin force: {', '.join(now) or 'none'}",
+          _as_json(as_json_flag))
+
+
+@rules_group.command("tag")
+@click.argument("party")
+@click.argument("tag")
+@click.option("--remove", is_flag=True, help="The fact no longer holds.")
+@click.option("--note", default="", help="How you know (an auditor reads it).")
+@click.option("--json", "as_json_flag", is_flag=True)
+def rules_tag(party: str, tag: str, remove: bool, note: str, as_json_flag: bool) -> None:
+    """Record a fact about a party that the rules use (PARTY: id or exact
+    name; TAG e.g. approved_csp, government_end_user), or remove it."""
+    from ..checklists.cli import _party_id
+
+    c = click.get_current_context().obj
+    wb = c.signed_in()
+    pid = _party_id(wb.store, party)
+    rstore.set_party_tag(wb, pid, tag, present=not remove, note=note)
+    now = rstore.party_tags(wb.store, pid)
+    _emit({"party_id": pid, "tags": now},
+          f"party {pid}: {'removed' if remove else 'recorded'} {tag.strip().lower()}; tags now: "
+          f"{', '.join(now) or 'none'}", _as_json(as_json_flag))
+
+
 @rules_group.command("seal")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def rules_seal(folder: Path) -> None:

@@ -336,7 +336,28 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
                   note: str = "") -> Change:
     """Record that the exporter received (or no longer holds) a
     company-specific is-informed letter; the overlay with that id then
-    applies to its determinations. Side effects: one row + audit event."""
+    applies to its determinations (saved determinations made before become
+    out of date, so clearance asks for a new one). Refuses an id that is not
+    a company-specific overlay of the pack in force, a bad date, an overlong
+    reference. Side effects: one row + audit event."""
+    from ..values import parse_date
+
+    overlay_id = (overlay_id or "").strip()
+    known = {o.id: o for o in active_pack(wb.store).overlays
+             if o.data.get("company_specific")}
+    if overlay_id not in known:
+        raise ValidationError(FieldError(
+            "overlay", f"{overlay_id!r} is not a company-specific (is-informed) overlay of the "
+                       f"rules pack in force; known: {', '.join(sorted(known)) or 'none'}"))
+    if received_on:
+        try:
+            received_on = parse_date(received_on)
+        except ValueError as e:
+            raise ValidationError(FieldError("received_on", str(e))) from None
+    reference, note = (reference or "").strip(), (note or "").strip()
+    if len(reference) > 200 or len(note) > 2000:
+        raise ValidationError(FieldError("reference", "the reference is limited to 200 and "
+                                                      "the note to 2,000 characters"))
     with wb.writing() as w:
         cur = w.conn.execute(
             "insert into rules_letter (overlay_id, active, received_on, reference, note,"
@@ -346,6 +367,12 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
         w.audit("rules_letter", overlay_id, "receive" if active else "withdraw", None,
                 {"received_on": received_on, "reference": reference})
     return Change("rules_letter", cur.lastrowid, "receive" if active else "withdraw")
+
+
+def letters(store: Store) -> list[dict[str, Any]]:
+    """Every letter record, oldest first (the latest per overlay counts).
+    Read-only."""
+    return [dict(r) for r in store.all("select * from rules_letter order by id")]
 
 
 def active_letters(store: Store) -> list[str]:
