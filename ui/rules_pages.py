@@ -30,7 +30,7 @@ from typing import Any, Callable
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
                             QSortFilterProxyModel, Qt, QUrl, Signal)
 from PySide6.QtGui import QColor, QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox,
                                QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
                                QSplitter, QTableView, QTableWidgetItem, QTabWidget,
@@ -1583,6 +1583,7 @@ class RulesPage(QWidget):
         self._build_rules_tab()
         self._build_groups_tab()
         self._build_whatif_tab()
+        self._build_letters_tab()
 
     # -- building ------------------------------------------------------------
     def _build_rules_tab(self) -> None:
@@ -1636,6 +1637,93 @@ class RulesPage(QWidget):
         split.setChildrenCollapsible(False)
         lay.addWidget(split, 1)
         self.tabs.addTab(w, "Packs and rules")
+
+    def _build_letters_tab(self) -> None:
+        """Is-informed letters: the company-specific overlays of the pack in
+        force, whether each is in force for this exporter, and the record."""
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 6, 0, 0)
+        lay.addWidget(_hint(
+            "BIS can inform one exporter by letter that a licence is needed (e.g. NVIDIA's "
+            "H20 letter of April 2025). Record a letter your company received: its overlay "
+            "then applies to your determinations, and determinations saved before it are out "
+            "of date until made again."))
+        bar = QHBoxLayout()
+        self.letter_overlay = QComboBox()
+        self.letter_overlay.setMinimumWidth(260)
+        self.letter_date = DateField()
+        self.letter_ref = QLineEdit()
+        self.letter_ref.setPlaceholderText("Reference on the letter")
+        self.letter_ref.setMinimumWidth(260)
+        self.letter_receive_btn = QPushButton("Record letter")
+        self.letter_receive_btn.clicked.connect(lambda: self.record_letter(True))
+        self.letter_withdraw_btn = QPushButton("Withdraw")
+        self.letter_withdraw_btn.setToolTip("The letter no longer applies (e.g. rescinded)")
+        self.letter_withdraw_btn.clicked.connect(lambda: self.record_letter(False))
+        for x in (QLabel("Overlay"), self.letter_overlay, QLabel("received"), self.letter_date,
+                  self.letter_ref, self.letter_receive_btn, self.letter_withdraw_btn):
+            bar.addWidget(x)
+        bar.addStretch(1)
+        for b in (self.letter_receive_btn, self.letter_withdraw_btn):
+            b.setEnabled(self.wb.user.can_write)
+        lay.addLayout(bar)
+        self.letter_note = QLabel()
+        self.letter_note.setWordWrap(True)
+        lay.addWidget(self.letter_note)
+        self.letter_model = RecordsModel([
+            ("recorded_at", "Recorded (UTC)", lambda r: r["recorded_at"][:16].replace("T", " ")),
+            ("action", "Action", lambda r: "received" if r["active"] else "withdrawn"),
+            ("overlay_id", "Overlay", None), ("received_on", "Letter date", None),
+            ("reference", "Reference", None), ("recorded_by", "By", None)], self)
+        self.letter_table = _table(self.letter_model, [130, 80, 200, 90, 220, 80])
+        lay.addWidget(self.letter_table, 1)
+        self.tabs.addTab(w, "Is-informed letters")
+
+    def load_letters(self) -> None:
+        """Read the letter record (worker thread) and fill the tab."""
+        store = self.wb.store
+
+        def work(_t: Any) -> tuple[list[dict[str, Any]], list[str], Pack]:
+            return rstore.letters(store), rstore.active_letters(store), rstore.active_pack(store)
+
+        def done(res: tuple[list[dict[str, Any]], list[str], Pack]) -> None:
+            rows, now, pack = res
+            self.letter_model.set_rows(list(reversed(rows)))
+            keep = self.letter_overlay.currentData()
+            self.letter_overlay.clear()
+            for o in pack.overlays:
+                if o.data.get("company_specific"):
+                    mark = " (in force)" if o.id in now else ""
+                    self.letter_overlay.addItem(f"{o.id}{mark}", o.id)
+                    self.letter_overlay.setItemData(self.letter_overlay.count() - 1,
+                                                    o.data.get("title", ""),
+                                                    Qt.ItemDataRole.ToolTipRole)
+            i = self.letter_overlay.findData(keep)
+            self.letter_overlay.setCurrentIndex(max(i, 0))
+            self.letter_note.setText(f"Letters in force: <b>{_e(', '.join(now) or 'none')}</b>")
+
+        self.ops.run(work, success=done, parent=self)
+
+    def record_letter(self, received: bool) -> None:
+        """Record (or withdraw) the chosen letter (worker thread, audited)."""
+        wb, oid = self.wb, self.letter_overlay.currentData()
+        if not oid:
+            return
+        day, ref = self.letter_date.date().toString("yyyy-MM-dd"), self.letter_ref.text()
+
+        def done(ch: Change) -> None:
+            self.letter_ref.clear()
+            self.load_letters()
+            self.saved.emit(ch)
+
+        def failed(exc: BaseException) -> None:
+            self.letter_note.setText(f"<span style='color:#8c1d18'>{_e(str(exc))}</span>")
+
+        self.ops.run(lambda _t: rstore.record_letter(wb, oid, active=received,
+                                                     received_on=day if received else None,
+                                                     reference=ref),
+                     success=done, failure=failed, parent=self)
 
     def _build_groups_tab(self) -> None:
         w = QWidget()
@@ -1712,6 +1800,7 @@ class RulesPage(QWidget):
             return stored, rstore.active_pack(store), builtin_pack()
 
         self.ops.run(work, success=self._refreshed, parent=self)
+        self.load_letters()
 
     def _refreshed(self, res: tuple[list[dict[str, Any]], Pack, Pack]) -> None:
         stored, active, builtin = res

@@ -271,3 +271,26 @@ def test_auditor_can_read_but_not_decide(qtbot, demo_wb, wait_ops):
         wait_ops(win)
     finally:
         win.ops.shutdown()
+
+
+def test_is_informed_letter_recorded_on_the_rules_page(qtbot, window, wait_ops):
+    from workbench.rules import store as rstore
+
+    page = window.show_page("rules")
+    wait_ops(window)
+    page.tabs.setCurrentIndex(page.tabs.count() - 1)
+    assert page.tabs.tabText(page.tabs.currentIndex()) == "Is-informed letters"
+    ids = [page.letter_overlay.itemData(i) for i in range(page.letter_overlay.count())]
+    assert "OVL.H20_IS_INFORMED" in ids
+    page.letter_overlay.setCurrentIndex(ids.index("OVL.H20_IS_INFORMED"))
+    page.letter_ref.setText("BIS letter of 2025-04-09")
+    page.letter_receive_btn.click()
+    wait_ops(window)
+    assert rstore.active_letters(window.wb.store) == ["OVL.H20_IS_INFORMED"]
+    assert "OVL.H20_IS_INFORMED" in page.letter_note.text()
+    assert page.letter_model.rows[0]["reference"] == "BIS letter of 2025-04-09"
+    assert "(in force)" in page.letter_overlay.currentText()
+    page.letter_withdraw_btn.click()
+    wait_ops(window)
+    assert rstore.active_letters(window.wb.store) == []
+    assert [r["active"] for r in page.letter_model.rows] == [0, 1]
