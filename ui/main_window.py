@@ -120,7 +120,8 @@ class MainWindow(QMainWindow):
         self.pages["screening"].changed.connect(lambda _c: self._refresh("audit", "dashboard"))
         self.pages["rules"] = RulesPage(wb, ops)
         self.pages["rules"].saved.connect(self._on_saved)
-        attach_rules_panels(self.pages["items"], self.pages["shipments"], ops)
+        attach_rules_panels(self.pages["items"], self.pages["shipments"], ops,
+                            parties_page=self.pages["parties"])
         attach_clearance_panel(self.pages["shipments"], ops,
                                export_packet=lambda sid, ref: self.export_packet([sid], ref))
         self.pages["checklists"] = ChecklistsPage(wb, ops)

@@ -294,3 +294,33 @@ def test_is_informed_letter_recorded_on_the_rules_page(qtbot, window, wait_ops):
     wait_ops(window)
     assert rstore.active_letters(window.wb.store) == []
     assert [r["active"] for r in page.letter_model.rows] == [0, 1]
+
+
+def test_party_rule_facts_tab_records_and_removes_a_tag(qtbot, window, wait_ops):
+    from workbench.rules import store as rstore
+
+    page = window.show_page("parties")
+    page.table.selectRow(0)
+    wait_ops(window)
+    panel = page.tags_panel
+    page.tabs.setCurrentWidget(panel)
+    pid = panel.party_id
+    assert pid is not None
+    panel.tag.setText("Approved_CSP")
+    panel.record(True)  # no note: refused before any write
+    assert "how you know" in panel.error.text()
+    panel.note.setText("BIS approval letter 2026-08-01 on file")
+    panel.add_btn.click()
+    wait_ops(window)
+    assert rstore.party_tags(window.wb.store, pid) == ["approved_csp"]
+    assert "approved_csp" in panel.current.text()
+    panel.tag.setText("x" * 61)
+    panel.note.setText("n")
+    panel.add_btn.click()
+    wait_ops(window)
+    assert "Tag: 1 to 60 characters" in panel.error.text()
+    panel.tag.setText("approved_csp")
+    panel.remove_btn.click()
+    wait_ops(window)
+    assert rstore.party_tags(window.wb.store, pid) == []
+    assert [r["present"] for r in panel.model.rows] == [0, 1]

@@ -322,6 +322,12 @@ def set_party_tag(wb: Workbench, party_id: int, tag: str, present: bool = True,
     return Change("party_rules_tag", cur.lastrowid, "add" if present else "remove")
 
 
+def party_tag_records(store: Store, party_id: int) -> list[dict[str, Any]]:
+    """Every tag record of a party, oldest first. Read-only."""
+    return [dict(r) for r in store.all("select * from rules_party_tag where party_id = ?"
+                                       " order by id", (party_id,))]
+
+
 def party_tags(store: Store, party_id: int) -> list[str]:
     rows = store.all("select tag, present from rules_party_tag where party_id = ?"
                      " order by id", (party_id,))
