@@ -1822,6 +1822,17 @@ class RulesPage(QWidget):
         def done(ch: Change) -> None:
             self.letter_ref.clear()
             self.load_letters()
+            held = ch.extra.get("held") or []
+            if held:
+                box = QMessageBox(
+                    QMessageBox.Icon.Information, "Shipments put on hold",
+                    f"The letter changes the outcome of {len(held)} open shipment(s); they "
+                    f"are on hold until determined again and cleared:\n\n"
+                    + "\n".join(h["reference"] for h in held[:20]),
+                    QMessageBox.StandardButton.Ok, self)
+                box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                box.open()
+                self.held_box = box
             self.saved.emit(ch)
 
         def failed(exc: BaseException) -> None:

@@ -274,9 +274,14 @@ def test_is_informed_letter_makes_the_saved_determination_stale(db: Path) -> Non
     assert bad.returncode == 1 and "OVL.H20_IS_INFORMED" in bad.stderr
     bad = run(db, "rules", "letter", "OVL.H20_IS_INFORMED", "--received-on", "15/04/2025", **o)
     assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr
-    r = run(db, "rules", "letter", "OVL.H20_IS_INFORMED", "--received-on", "2025-04-15",
-            "--reference", "BIS letter 2025-04-09", **o, check=True)
-    assert "Letters in force: OVL.H20_IS_INFORMED" in r.stdout
+    run(db, "shipment", "submit", "SO-2026-0005", **o, check=True)  # on hold → in review
+    r = run(db, "--json", "rules", "letter", "OVL.H20_IS_INFORMED", "--received-on",
+            "2025-04-15", "--reference", "BIS letter 2025-04-09", **o, check=True)
+    out = json.loads(r.stdout)
+    assert out["active_letters"] == ["OVL.H20_IS_INFORMED"]
+    assert "SO-2026-0005" in out["changed"] and "SO-2026-0005" in out["held"]
+    st = json.loads(run(db, "--json", "shipment", "status", "SO-2026-0005", check=True).stdout)
+    assert st["status"] == "on_hold" and "OVL.H20_IS_INFORMED" in st["history"][-1]["reason"]
     st = json.loads(run(db, "--json", "shipment", "status", "SO-2026-0005", check=True).stdout)
     assert any("out of date" in x["text"] for x in st["reasons"]), st["reasons"]
     r = run(db, "--json", "determine", "--shipment", "SO-2026-0005", "--save", **o, check=True)

@@ -328,9 +328,16 @@ def rules_letter(overlay: str, withdraw: bool, received_on: str | None, referenc
     ch = rstore.record_letter(wb, overlay, active=not withdraw, received_on=received_on,
                               reference=reference, note=note)
     now = rstore.active_letters(wb.store)
-    _emit({"overlay": overlay, "action": ch.action, "active_letters": now},
-          f"{overlay}: {'withdrawn' if withdraw else 'recorded'}. Letters in force: "
-          f"{', '.join(now) or 'none'}. Determine open shipments again before clearing them.",
+    held = ch.extra["held"]
+    refs = [wb.store.scalar("select reference from shipment where id = ?", (i,))
+            for i in ch.extra["changed"]]
+    text = (f"{overlay}: {'withdrawn' if withdraw else 'recorded'}. Letters in force: "
+            f"{', '.join(now) or 'none'}.")
+    if refs:
+        text += (f"\nOutcome changes for: {', '.join(refs)}"
+                 + (f"; put on hold: {', '.join(h['reference'] for h in held)}" if held else ""))
+    _emit({"overlay": overlay, "action": ch.action, "active_letters": now,
+           "changed": refs, "held": [h["reference"] for h in held]}, text,
           _as_json(as_json_flag))
 
 

@@ -343,9 +343,12 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
     """Record that the exporter received (or no longer holds) a
     company-specific is-informed letter; the overlay with that id then
     applies to its determinations (saved determinations made before become
-    out of date, so clearance asks for a new one). Refuses an id that is not
-    a company-specific overlay of the pack in force, a bad date, an overlong
-    reference. Side effects: one row + audit event."""
+    out of date, so clearance asks for a new one), and the open shipments
+    whose outcome it changes are put on hold in the same transaction.
+    Refuses an id that is not a company-specific overlay of the pack in
+    force, a bad date, an overlong reference. Side effects: one transaction:
+    the letter row, its audit event, the holds with theirs. ``Change.extra``:
+    ``held`` and ``changed`` (shipment ids)."""
     from ..values import parse_date
 
     overlay_id = (overlay_id or "").strip()
@@ -364,7 +367,26 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
     if len(reference) > 200 or len(note) > 2000:
         raise ValidationError(FieldError("reference", "the reference is limited to 200 and "
                                                       "the note to 2,000 characters"))
+    from ..ledger import clearance
+
     with wb.writing() as w:
+        # Which open shipments the letter changes, judged under the write lock
+        # with the letters before and after; they are held like a new pack's.
+        pack = active_pack(wb.store)
+        now = set(active_letters(wb.store))
+        after = sorted(now | {overlay_id} if active else now - {overlay_id})
+        hits = screening_hits_for(wb.store)
+        changed: dict[int, str] = {}
+        for r in wb.store.all("select id from shipment where status in"
+                              " ('draft','in_review','on_hold','blocked','cleared')"):
+            txn = txn_from_shipment(wb.store, r["id"], hits_for=hits)
+            a = determine(pack, txn)
+            b = determine(pack, {**txn, "is_informed_letters": after})
+            if (a["outcome"], a["exception"]) != (b["outcome"], b["exception"]):
+                changed[r["id"]] = (
+                    f"Is-informed letter {overlay_id} {'received' if active else 'withdrawn'}: "
+                    f"the outcome changes from {a['outcome'].replace('_', ' ')} to "
+                    f"{b['outcome'].replace('_', ' ')} — determine again before clearing")
         cur = w.conn.execute(
             "insert into rules_letter (overlay_id, active, received_on, reference, note,"
             " recorded_by, recorded_at) values (?,?,?,?,?,?,?)",
@@ -372,7 +394,10 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
              utc_now()))
         w.audit("rules_letter", overlay_id, "receive" if active else "withdraw", None,
                 {"received_on": received_on, "reference": reference})
-    return Change("rules_letter", cur.lastrowid, "receive" if active else "withdraw")
+        held = clearance.hold_affected(wb, f"letter {overlay_id}", list(changed),
+                                       changed)["held"] if changed else []
+    return Change("rules_letter", cur.lastrowid, "receive" if active else "withdraw", None,
+                  {"held": held, "changed": sorted(changed)})
 
 
 def letters(store: Store) -> list[dict[str, Any]]:
