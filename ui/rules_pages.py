@@ -1265,7 +1265,14 @@ class PartyTagsPanel(QWidget):
         def done(ch: Change) -> None:
             self.tag.clear()
             self.note.clear()
+            held = ch.extra.get("held") or []
+            # the officer hears at once which shipments the fact put on hold
             self.error.set_messages([])
+            self.current.setToolTip("")
+            if held:
+                self.error.set_messages([
+                    "put on hold (outcome changed, determine again): "
+                    + ", ".join(h["reference"] for h in held)])
             self.load()
             self.saved.emit(ch)
 

@@ -316,3 +316,29 @@ def test_a_failed_hold_rolls_back_the_pack_activation(wb: Workbench, monkeypatch
         rstore.install_pack(wb, load_pack(test_pack))
     assert rstore.active_pack(wb.store).sha256 == before
     assert wb.store.scalar("select count(*) from rules_pack_activation") == acts
+
+
+def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) -> None:
+    """Under the hypothetical CNR pack, tagging the Chinese end user of an
+    H800 shipment approved_csp turns "licence required" into the exception:
+    the shipment is held (determine again), in the tag's own transaction."""
+    from workbench import parties
+
+    st = wb.store
+    rstore.install_pack(wb, Path(__file__).parents[1] / "data" / "rules" /
+                        "us-ear-advanced-computing-2026.08.0-test")
+    sid = L.find_shipment_ref(st, "SO-2026-0009")
+    eu = st.scalar("select party_id from shipment_party where shipment_id = ? and"
+                   " role = 'end_user'", (sid,))
+    rec = parties.get_party(st, eu)
+    parties.save_party(wb, {**rec, "kind": "company"})  # no longer a research lab
+    if C.status(st, sid)["status"] == "on_hold":
+        C.submit(wb, sid, "reviewing under the new pack")
+    ch = rstore.set_party_tag(wb, eu, "approved_csp", note="approval letter on file")
+    assert ch.extra["changed"] == [sid]
+    assert [h["shipment_id"] for h in ch.extra["held"]] == [sid]
+    last = C.history(st, sid)[-1]
+    assert last["action"] == "auto_hold" and "Party fact approved_csp recorded" in last["reason"]
+    assert "license required to license exception (CNR)" in last["reason"]
+    # a fact that changes nothing holds nothing
+    assert rstore.set_party_tag(wb, eu, "has_website", note="x").extra["held"] == []

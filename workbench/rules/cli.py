@@ -370,11 +370,13 @@ def rules_tag(party: str, tag: str, remove: bool, note: str, as_json_flag: bool)
     c = click.get_current_context().obj
     wb = c.signed_in()
     pid = _party_id(wb.store, party)
-    rstore.set_party_tag(wb, pid, tag, present=not remove, note=note)
+    ch = rstore.set_party_tag(wb, pid, tag, present=not remove, note=note)
     now = rstore.party_tags(wb.store, pid)
-    _emit({"party_id": pid, "tags": now},
+    held = [h["reference"] for h in ch.extra["held"]]
+    _emit({"party_id": pid, "tags": now, "held": held},
           f"party {pid}: {'removed' if remove else 'recorded'} {tag.strip().lower()}; tags now: "
-          f"{', '.join(now) or 'none'}", _as_json(as_json_flag))
+          f"{', '.join(now) or 'none'}" + (f"\nput on hold: {', '.join(held)}" if held else ""),
+          _as_json(as_json_flag))
 
 
 @rules_group.command("seal")

@@ -304,22 +304,69 @@ def decide_classification(wb: Workbench, item_id: int, *, accept: bool,
 
 # -- party facts the rules use -----------------------------------------------------------
 
+def _open_outcomes(store: Store, party_id: int | None = None
+                   ) -> dict[int, tuple[str, str | None]]:
+    """(outcome, exception) of every open shipment (of `party_id`) under the
+    pack in force, the stored letters and tags and the latest screening, as
+    the store reads now — inside a write transaction that includes its own
+    uncommitted rows. Read-only."""
+    pack = active_pack(store)
+    hits = screening_hits_for(store)
+    sql = ("select s.id from shipment s where s.status in"
+           " ('draft','in_review','on_hold','blocked','cleared')")
+    params: tuple[Any, ...] = ()
+    if party_id is not None:
+        sql += " and exists (select 1 from shipment_party p where p.shipment_id = s.id" \
+               " and p.party_id = ?)"
+        params = (party_id,)
+    out = {}
+    for r in store.all(sql, params):
+        d = determine(pack, txn_from_shipment(store, r["id"], hits_for=hits))
+        out[r["id"]] = (d["outcome"], d["exception"])
+    return out
+
+
+def _hold_changed(wb: Workbench, before: dict[int, tuple[str, str | None]], what: str,
+                  party_id: int | None = None) -> tuple[list[int], list[dict[str, Any]]]:
+    """Compare outcomes now with `before` and put the open shipments whose
+    outcome changed on hold, saying `what` changed it. Caller holds the
+    write transaction. Returns (changed ids, held)."""
+    from ..ledger import clearance
+
+    after = _open_outcomes(wb.store, party_id)
+
+    def words(o: tuple[str, str | None]) -> str:
+        return o[0].replace("_", " ") + (f" ({o[1]})" if o[1] else "")
+
+    reasons = {sid: f"{what}: the outcome changes from {words(before[sid])} to "
+                    f"{words(o)} — determine again before clearing"
+               for sid, o in after.items() if sid in before and before[sid] != o}
+    held = clearance.hold_affected(wb, what, list(reasons), reasons)["held"] if reasons else []
+    return sorted(reasons), held
+
+
 def set_party_tag(wb: Workbench, party_id: int, tag: str, present: bool = True,
                   note: str = "") -> Change:
     """Record (or withdraw) a rules fact about a party, e.g.
-    ``approved_csp``. Side effects: one append-only row + audit event."""
+    ``approved_csp``. Side effects: one transaction: the append-only row,
+    its audit event, and the hold of the party's open shipments whose
+    outcome the fact changes. ``Change.extra``: ``held``, ``changed``."""
     tag = tag.strip().lower()
     if not tag or len(tag) > 60:
         raise ValidationError(FieldError("tag", "1 to 60 characters"))
     parties_mod.get_party(wb.store, party_id)
     with wb.writing() as w:
+        before = _open_outcomes(wb.store, party_id)
         cur = w.conn.execute(
             "insert into rules_party_tag (party_id, tag, present, note, recorded_by,"
             " recorded_at) values (?,?,?,?,?,?)",
             (party_id, tag, int(present), note, wb.user.username, utc_now()))
         w.audit("party_rules_tag", party_id, "add" if present else "remove", None,
                 {"tag": tag, "note": note})
-    return Change("party_rules_tag", cur.lastrowid, "add" if present else "remove")
+        changed, held = _hold_changed(
+            wb, before, f"Party fact {tag} {'recorded' if present else 'removed'}", party_id)
+    return Change("party_rules_tag", cur.lastrowid, "add" if present else "remove", None,
+                  {"held": held, "changed": changed})
 
 
 def party_tag_records(store: Store, party_id: int) -> list[dict[str, Any]]:
@@ -367,26 +414,8 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
     if len(reference) > 200 or len(note) > 2000:
         raise ValidationError(FieldError("reference", "the reference is limited to 200 and "
                                                       "the note to 2,000 characters"))
-    from ..ledger import clearance
-
     with wb.writing() as w:
-        # Which open shipments the letter changes, judged under the write lock
-        # with the letters before and after; they are held like a new pack's.
-        pack = active_pack(wb.store)
-        now = set(active_letters(wb.store))
-        after = sorted(now | {overlay_id} if active else now - {overlay_id})
-        hits = screening_hits_for(wb.store)
-        changed: dict[int, str] = {}
-        for r in wb.store.all("select id from shipment where status in"
-                              " ('draft','in_review','on_hold','blocked','cleared')"):
-            txn = txn_from_shipment(wb.store, r["id"], hits_for=hits)
-            a = determine(pack, txn)
-            b = determine(pack, {**txn, "is_informed_letters": after})
-            if (a["outcome"], a["exception"]) != (b["outcome"], b["exception"]):
-                changed[r["id"]] = (
-                    f"Is-informed letter {overlay_id} {'received' if active else 'withdrawn'}: "
-                    f"the outcome changes from {a['outcome'].replace('_', ' ')} to "
-                    f"{b['outcome'].replace('_', ' ')} — determine again before clearing")
+        before = _open_outcomes(wb.store)
         cur = w.conn.execute(
             "insert into rules_letter (overlay_id, active, received_on, reference, note,"
             " recorded_by, recorded_at) values (?,?,?,?,?,?,?)",
@@ -394,10 +423,11 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
              utc_now()))
         w.audit("rules_letter", overlay_id, "receive" if active else "withdraw", None,
                 {"received_on": received_on, "reference": reference})
-        held = clearance.hold_affected(wb, f"letter {overlay_id}", list(changed),
-                                       changed)["held"] if changed else []
+        changed, held = _hold_changed(
+            wb, before, f"Is-informed letter {overlay_id} "
+                        f"{'received' if active else 'withdrawn'}")
     return Change("rules_letter", cur.lastrowid, "receive" if active else "withdraw", None,
-                  {"held": held, "changed": sorted(changed)})
+                  {"held": held, "changed": changed})
 
 
 def letters(store: Store) -> list[dict[str, Any]]:
