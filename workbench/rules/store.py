@@ -16,6 +16,7 @@ any thread, one transaction per call.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable
 
@@ -122,8 +123,16 @@ def _m_rules_0001(db: Any) -> None:
 # -- packs -----------------------------------------------------------------------
 
 def _pack_from_row(row: Any) -> Pack:
-    files = {p: t.encode("utf-8") for p, t in json.loads(row["files"]).items()}
-    return load_pack_files(files, origin=f"stored pack {row['pack_id']} {row['version']}")
+    return _pack_from_files(row["files"], f"stored pack {row['pack_id']} {row['version']}")
+
+
+@functools.lru_cache(maxsize=8)
+def _pack_from_files(files_json: str, origin: str) -> Pack:
+    # Parsing and verifying a pack's YAML costs ~0.25 s; a Pack is immutable,
+    # so one parse per distinct stored text is enough (the key is the text
+    # itself: an edited row is parsed and verified afresh).
+    files = {p: t.encode("utf-8") for p, t in json.loads(files_json).items()}
+    return load_pack_files(files, origin=origin)
 
 
 def pack_by_sha(store: Store, sha256: str) -> Pack:
