@@ -31,15 +31,23 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from workbench.screening.lists import CancelFlag, Cancelled, ListEntry, ProgressFn, is_cancelled
-from workbench.screening.normalize import (GENERIC, LEGAL, NAME, PLACE, STOP, Token, canonical,
-                                          skeleton, tokenize)
+from workbench.screening.normalize import (GENERIC, INITIAL, LEGAL, NAME, PLACE, STOP, Token,
+                                          canonical, is_patronymic, skeleton, tokenize)
 
 #: Score (0-100) from which a candidate is reported as a hit. Chosen on the
 #: evaluation set (bench/screening_quality.py): recall of planted variants
 #: >= 98% with <= 0.5% of clean names hit.
 DEFAULT_THRESHOLD = 80.0
 
-KIND_FACTOR = {NAME: 1.0, GENERIC: 0.45, PLACE: 0.35, LEGAL: 0.12, STOP: 0.08}
+KIND_FACTOR = {NAME: 1.0, GENERIC: 0.45, PLACE: 0.35, LEGAL: 0.12, STOP: 0.08, INITIAL: 0.3}
+#: Credit for an initial aligned with a full name of the same first letter
+#: ("V." ~ "Vladimir"), weighted like the full name. Never distinctive.
+INITIAL_CREDIT = 0.75
+#: Share of a query patronymic's weight that counts when the list name has
+#: none ("Sergey Viktorovich Lavrov" vs "Sergey Lavrov"): lists often omit
+#: it. A *different* patronymic on the list side still counts fully, and a
+#: list patronymic missing from the query keeps the usual list penalty.
+MISSING_PATRONYMIC_FACTOR = 0.25
 #: Share of an unmatched list token's weight that counts against the score:
 #: a query naming only part of a listed name ("Huawei") should still hit.
 UNMATCHED_LIST_PENALTY = 0.5
@@ -70,7 +78,8 @@ class TokenMatch:
             return f'"{self.query_token}" not in list name ({self.kind}, weight {self.weight:.1f})'
         if self.how == "unmatched-list":
             return f'list word "{self.list_token}" not in query ({self.kind}, weight {self.weight:.1f})'
-        rel = {"exact": "=", "typo": "≈", "spelling": "≈ (spelling)", "joined": "= (spacing)", "acronym": "= acronym of"}[self.how]
+        rel = {"exact": "=", "typo": "≈", "spelling": "≈ (spelling)", "joined": "= (spacing)",
+               "acronym": "= acronym of", "initial": "= initial of"}[self.how]
         return (f'"{self.query_token}" {rel} "{self.list_token}" ({self.kind}, '
                 f'similarity {self.similarity:.2f}, weight {self.weight:.1f})')
 
@@ -343,6 +352,9 @@ class MatchIndex:
                     if how == "exact" and " " in a.original + b.original:
                         how = "joined"
                     pairs.append((c, i, j, how))
+                elif (a.kind == INITIAL) != (b.kind == INITIAL) and a.text[0] == b.text[0] \
+                        and NAME in (a.kind, b.kind):
+                    pairs.append((INITIAL_CREDIT, i, j, "initial"))
         pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
         used_q: set[int] = set()
         used_l: set[int] = set()
@@ -357,18 +369,28 @@ class MatchIndex:
             used_l.add(j)
             b = ll[j]
             w = self.weight(b)
+            if how == "initial":
+                # weighed like the full name it abbreviates, on whichever side
+                w = max(w, self.weight(ql[i]))
             num += c * w
             den += w
-            if b.kind in (NAME, GENERIC):
+            if how == "initial":
+                pass
+            elif b.kind in (NAME, GENERIC):
                 # A lone short word matched only by a typo is too weak to carry a hit.
                 if how not in ("typo", "spelling") or len(b.text) >= 7:
                     distinctive = True
                 else:
                     typo_distinctive += 1
             out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
+        # A query patronymic with none on the list side is usually just omitted there.
+        q_pat = any(is_patronymic(a.text) for i, a in enumerate(ql) if i not in used_q)
+        l_pat = any(is_patronymic(b.text) for j, b in enumerate(ll) if j not in used_l)
         for i, a in enumerate(ql):
             if i not in used_q:
                 w = self.weight(a)
+                if q_pat and not l_pat and is_patronymic(a.text):
+                    w *= MISSING_PATRONYMIC_FACTOR
                 den += UNMATCHED_QUERY_PENALTY * w
                 out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
         for j, b in enumerate(ll):
