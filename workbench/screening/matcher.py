@@ -383,6 +383,11 @@ class MatchIndex:
                 else:
                     typo_distinctive += 1
             out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
+        # Different unmatched initials on both sides ("William G." / "William W.")
+        # point to different people: they weigh like full names then.
+        q_ini = any(a.kind == INITIAL for i, a in enumerate(ql) if i not in used_q)
+        l_ini = any(b.kind == INITIAL for j, b in enumerate(ll) if j not in used_l)
+        ini_conflict = 1.0 / KIND_FACTOR[INITIAL] if q_ini and l_ini else 1.0
         # A query patronymic with none on the list side is usually just omitted there.
         q_pat = any(is_patronymic(a.text) for i, a in enumerate(ql) if i not in used_q)
         l_pat = any(is_patronymic(b.text) for j, b in enumerate(ll) if j not in used_l)
@@ -391,11 +396,15 @@ class MatchIndex:
                 w = self.weight(a)
                 if q_pat and not l_pat and is_patronymic(a.text):
                     w *= MISSING_PATRONYMIC_FACTOR
+                elif a.kind == INITIAL:
+                    w *= ini_conflict
                 den += UNMATCHED_QUERY_PENALTY * w
                 out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
         for j, b in enumerate(ll):
             if j not in used_l:
                 w = self.weight(b)
+                if b.kind == INITIAL:
+                    w *= ini_conflict
                 den += UNMATCHED_LIST_PENALTY * w
                 out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
         score = 100.0 * num / den if den else 0.0
@@ -409,7 +418,9 @@ class MatchIndex:
         best = self.score_tokens(qt, lt)[0]
         core = [t for t in qt if t.kind not in (LEGAL, STOP)]
         lcore = [t for t in lt if t.kind not in (LEGAL, STOP)]
-        if len(core) == 1 and len(lcore) >= 2 and core[0].text in (_acronym(lcore), _acronym([t for t in lt if t.kind != STOP])):
+        # Same rule as screen(): acronyms of three letters or more only.
+        if len(core) == 1 and len(core[0].text) >= 3 and len(lcore) >= 2 \
+                and core[0].text in (_acronym(lcore), _acronym([t for t in lt if t.kind != STOP])):
             best = max(best, ACRONYM_SCORE)
         return best
 
