@@ -152,6 +152,17 @@ def _deletes(t: str) -> set[str]:
     return {t[:i] + t[i + 1:] for i in range(len(t))}
 
 
+_VOWELS_RE = re.compile(r"[aeiouy]+")
+
+
+def _consonants(word: str) -> str:
+    """Consonant skeleton of a transliteration-folded word ("muhammad",
+    "mohammed" -> "mhmd"; "husayn", "hussein" -> "hsn"): vowels are what
+    romanisations of Arabic, Persian and Chinese names disagree on most. Pure."""
+    w = skeleton(word)
+    return w[0] + _VOWELS_RE.sub("", w[1:])
+
+
 @lru_cache(maxsize=500_000)
 def _token_sim(a: str, b: str) -> tuple[float, str]:
     """(credit, how) for two token texts; (0, "") when they do not match."""
@@ -167,6 +178,9 @@ def _token_sim(a: str, b: str) -> tuple[float, str]:
     allowed = 2 if n >= 10 else 1
     d = OSA.distance(a, b, score_cutoff=allowed)
     if d > allowed:
+        if min(len(a), len(b)) >= 5 and a[0] == b[0] and len(_consonants(a)) >= 3 \
+                and _consonants(a) == _consonants(b):
+            return 0.75, "spelling"
         return 0.0, ""
     if d == 1:
         return (0.9 if n >= 8 else 0.85), "typo"
