@@ -32,7 +32,8 @@ from rapidfuzz.distance import OSA
 
 from workbench.screening.lists import CancelFlag, Cancelled, ListEntry, ProgressFn, is_cancelled
 from workbench.screening.normalize import (GENERIC, INITIAL, LEGAL, NAME, PLACE, STOP, Token,
-                                          canonical, is_patronymic, skeleton, tokenize)
+                                          PATRONYMIC_ENDS, canonical, is_patronymic,
+                                          skeleton, tokenize)
 
 #: Score (0-100) from which a candidate is reported as a hit. Chosen on the
 #: evaluation set (bench/screening_quality.py): recall of planted variants
@@ -168,6 +169,8 @@ def _token_sim(a: str, b: str) -> tuple[float, str]:
     """(credit, how) for two token texts; (0, "") when they do not match."""
     if a == b:
         return 1.0, "exact"
+    if (len(a) == 1) != (len(b) == 1) and a[0] == b[0] and a.isalpha() and b.isalpha():
+        return INITIAL_CREDIT, "initial"  # the caller checks the kinds
     if len(a) >= 4 and len(b) >= 4 and skeleton(a) == skeleton(b):
         return 0.9, "spelling"
     n = max(len(a), len(b))
@@ -365,10 +368,10 @@ class MatchIndex:
                 if c > 0:
                     if how == "exact" and " " in a.original + b.original:
                         how = "joined"
+                    elif how == "initial" and (NAME not in (a.kind, b.kind)
+                                               or INITIAL not in (a.kind, b.kind)):
+                        continue  # only an initial against a name word
                     pairs.append((c, i, j, how))
-                elif (a.kind == INITIAL) != (b.kind == INITIAL) and a.text[0] == b.text[0] \
-                        and NAME in (a.kind, b.kind):
-                    pairs.append((INITIAL_CREDIT, i, j, "initial"))
         pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
         used_q: set[int] = set()
         used_l: set[int] = set()
@@ -397,30 +400,38 @@ class MatchIndex:
                 else:
                     typo_distinctive += 1
             out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
+        uq = [a for i, a in enumerate(ql) if i not in used_q]
+        ul = [b for j, b in enumerate(ll) if j not in used_l]
+        q_ini = q_pat = l_ini = l_pat = False
+        for a in uq:
+            if len(a.text) == 1:
+                q_ini = q_ini or a.kind == INITIAL
+            elif a.text.endswith(PATRONYMIC_ENDS):
+                q_pat = True
+        for b in ul:
+            if len(b.text) == 1:
+                l_ini = l_ini or b.kind == INITIAL
+            elif b.text.endswith(PATRONYMIC_ENDS):
+                l_pat = True
         # Different unmatched initials on both sides ("William G." / "William W.")
         # point to different people: they weigh like full names then.
-        q_ini = any(a.kind == INITIAL for i, a in enumerate(ql) if i not in used_q)
-        l_ini = any(b.kind == INITIAL for j, b in enumerate(ll) if j not in used_l)
         ini_conflict = 1.0 / KIND_FACTOR[INITIAL] if q_ini and l_ini else 1.0
         # A query patronymic with none on the list side is usually just omitted there.
-        q_pat = any(is_patronymic(a.text) for i, a in enumerate(ql) if i not in used_q)
-        l_pat = any(is_patronymic(b.text) for j, b in enumerate(ll) if j not in used_l)
-        for i, a in enumerate(ql):
-            if i not in used_q:
-                w = self.weight(a)
-                if q_pat and not l_pat and is_patronymic(a.text):
-                    w *= MISSING_PATRONYMIC_FACTOR
-                elif a.kind == INITIAL:
-                    w *= ini_conflict
-                den += UNMATCHED_QUERY_PENALTY * w
-                out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
-        for j, b in enumerate(ll):
-            if j not in used_l:
-                w = self.weight(b)
-                if b.kind == INITIAL:
-                    w *= ini_conflict
-                den += UNMATCHED_LIST_PENALTY * w
-                out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
+        pat_missing = q_pat and not l_pat
+        for a in uq:
+            w = self.weight(a)
+            if pat_missing and is_patronymic(a.text):
+                w *= MISSING_PATRONYMIC_FACTOR
+            elif ini_conflict != 1.0 and a.kind == INITIAL:
+                w *= ini_conflict
+            den += UNMATCHED_QUERY_PENALTY * w
+            out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
+        for b in ul:
+            w = self.weight(b)
+            if ini_conflict != 1.0 and b.kind == INITIAL:
+                w *= ini_conflict
+            den += UNMATCHED_LIST_PENALTY * w
+            out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
         score = 100.0 * num / den if den else 0.0
         if not distinctive and typo_distinctive < 2:
             score = min(score, NO_DISTINCTIVE_CAP)

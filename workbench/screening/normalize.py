@@ -381,12 +381,12 @@ def skeleton(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", w)
 
 
-_PATRONYMIC_ENDS = ("ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ichna")
+PATRONYMIC_ENDS = ("ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ichna")
 
 
 def is_patronymic(word: str) -> bool:
     """Russian/Ukrainian patronymic ("viktorovich", "ivanovna"). Pure."""
-    return len(word) >= 7 and word.endswith(_PATRONYMIC_ENDS)
+    return len(word) >= 7 and word.endswith(PATRONYMIC_ENDS)
 
 
 def canonical(word: str) -> str:
