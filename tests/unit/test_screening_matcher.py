@@ -115,3 +115,9 @@ def test_vowel_only_transliteration_variants(index):
     _, toks = index.score_tokens(tokenize("Saddam Husayn"), tokenize("Saddam Hussein"))
     assert any(t.how == "spelling" for t in toks)
     assert index.score_names("Frost, William G.", "William W Frost") < 80  # different initials
+
+
+def test_letters_in_company_names_are_not_initials(index):
+    _, toks = index.score_tokens(tokenize("Clearwater Semiconductor Co., Ltd."),
+                                 tokenize("C&I SEMICONDUCTOR CO LTD"))
+    assert not any(t.how == "initial" for t in toks)

@@ -362,15 +362,23 @@ class MatchIndex:
                                            f"{a.original} {b.original}")]
                 i += 1
         pairs: list[tuple[float, int, int, str]] = []
+        org: bool | None = None  # company name? (computed only when needed)
         for i, a in enumerate(ql):
             for j, b in enumerate(ll):
                 c, how = _token_sim(a.text, b.text)
                 if c > 0:
                     if how == "exact" and " " in a.original + b.original:
                         how = "joined"
-                    elif how == "initial" and (NAME not in (a.kind, b.kind)
-                                               or INITIAL not in (a.kind, b.kind)):
-                        continue  # only an initial against a name word
+                    elif how == "initial":
+                        # Only an initial against a name word, and only in
+                        # personal names: in "C&I Semiconductor Co" the letters
+                        # are an abbreviation, not initials.
+                        if NAME not in (a.kind, b.kind) or INITIAL not in (a.kind, b.kind):
+                            continue
+                        if org is None:
+                            org = any(t.kind == LEGAL for t in ql) or any(t.kind == LEGAL for t in ll)
+                        if org:
+                            continue
                     pairs.append((c, i, j, how))
         pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
         used_q: set[int] = set()
