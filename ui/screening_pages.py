@@ -394,7 +394,7 @@ _CSS = """
 </style>
 """
 _HOW = {"exact": ("=", "#1e7b34"), "joined": ("= (spacing)", "#1e7b34"),
-        "acronym": ("acronym of", "#1e7b34"), "typo": ("≈ typo", "#9a6700"),
+        "acronym": ("acronym of", "#1e7b34"), "initial": ("initial of", "#9a6700"), "typo": ("≈ typo", "#9a6700"),
         "spelling": ("≈ spelling", "#9a6700"), "unmatched-query": ("not in list name", "#8c1d18"),
         "unmatched-list": ("not in our name", "#777")}
 

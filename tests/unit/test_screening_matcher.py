@@ -9,6 +9,7 @@ import pytest
 
 from workbench.screening import DEFAULT_THRESHOLD, MatchIndex
 from workbench.screening.evaluation import load_entries
+from workbench.screening.normalize import tokenize
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lists"
 
@@ -96,3 +97,27 @@ def test_ad_hoc_screen_is_fast(index):
     for q in ("Shenzhen Jiahe Electronics Co., Ltd.", "Mohammed Ali Hassan", "华为技术有限公司"):
         index.screen([q])
     assert (time.perf_counter() - t) / 3 < 0.05
+
+
+def test_initials_and_missing_patronymic(index):
+    full = index.score_names("Vladimir Putin", "Vladimir Putin")
+    init = index.score_names("V. Putin", "Vladimir Putin")
+    assert 80 <= init < full
+    assert index.score_names("A. Putin", "Vladimir Putin") < 80  # a different initial
+    assert index.score_names("V. Ivanov", "Vladimir Putin") <= 50  # an initial is never enough
+    assert index.score_names("Sergey Viktorovich Lavrov", "Sergey Lavrov") >= 80
+    assert index.score_names("Sergey Viktorovich Lavrov", "Sergey Ivanovich Lavrov") < 80
+    _, toks = index.score_tokens(tokenize("V. Putin"), tokenize("Vladimir Putin"))
+    assert any(t.how == "initial" and "initial of" in t.describe() for t in toks)
+
+
+def test_vowel_only_transliteration_variants(index):
+    _, toks = index.score_tokens(tokenize("Saddam Husayn"), tokenize("Saddam Hussein"))
+    assert any(t.how == "spelling" for t in toks)
+    assert index.score_names("Frost, William G.", "William W Frost") < 80  # different initials
+
+
+def test_letters_in_company_names_are_not_initials(index):
+    _, toks = index.score_tokens(tokenize("Clearwater Semiconductor Co., Ltd."),
+                                 tokenize("C&I SEMICONDUCTOR CO LTD"))
+    assert not any(t.how == "initial" for t in toks)

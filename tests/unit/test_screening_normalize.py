@@ -1,6 +1,6 @@
 """Normalisation: scripts, legal forms, punctuation and name order."""
 
-from workbench.screening.normalize import LEGAL, NAME, core, normalize, skeleton, tokenize
+from workbench.screening.normalize import INITIAL, LEGAL, NAME, core, normalize, skeleton, tokenize
 
 
 def test_hikvision_spellings_share_a_core():
@@ -41,3 +41,18 @@ def test_dotted_abbreviations_and_typo_in_legal_form():
 def test_skeleton_folds_transliteration_variants():
     assert skeleton("alexey") == skeleton("aleksei")
     assert skeleton("hikvision") != skeleton("hikvisor")
+
+
+def test_spelt_out_numbers_titles_and_camel_case():
+    assert normalize("Brigade Forty-Four") == normalize("Brigade 44") == "brigade 44"
+    assert normalize("1st International Bank") == normalize("First International Bank")
+    assert normalize("FridrichBuchenberg") == "fridrich buchenberg"
+    assert normalize("McDonald") == "mcdonald"
+    assert [t.kind for t in tokenize("Mr. Rami Makhlouf")][0] != NAME
+    assert [t.kind for t in tokenize("V. Putin")][0] == INITIAL
+
+
+def test_more_legal_forms():
+    assert normalize("Siemens Aktiengesellschaft") == normalize("Siemens AG")
+    assert normalize("Volkswagen Gesellschaft mit beschränkter Haftung") == normalize("Volkswagen GmbH")
+    assert normalize("Societatea cu Răspundere Limitată PRO TRAFFIC") == normalize("SRL PRO TRAFFIC")

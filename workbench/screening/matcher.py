@@ -31,7 +31,8 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from workbench.screening.lists import CancelFlag, Cancelled, ListEntry, ProgressFn, is_cancelled
-from workbench.screening.normalize import (GENERIC, LEGAL, NAME, PLACE, STOP, Token, canonical,
+from workbench.screening.normalize import (GENERIC, INITIAL, LEGAL, NAME, PLACE, STOP, Token,
+                                          PATRONYMIC_ENDS, canonical, is_patronymic,
                                           skeleton, tokenize)
 
 #: Score (0-100) from which a candidate is reported as a hit. Chosen on the
@@ -39,7 +40,15 @@ from workbench.screening.normalize import (GENERIC, LEGAL, NAME, PLACE, STOP, To
 #: >= 98% with <= 0.5% of clean names hit.
 DEFAULT_THRESHOLD = 80.0
 
-KIND_FACTOR = {NAME: 1.0, GENERIC: 0.45, PLACE: 0.35, LEGAL: 0.12, STOP: 0.08}
+KIND_FACTOR = {NAME: 1.0, GENERIC: 0.45, PLACE: 0.35, LEGAL: 0.12, STOP: 0.08, INITIAL: 0.3}
+#: Credit for an initial aligned with a full name of the same first letter
+#: ("V." ~ "Vladimir"), weighted like the full name. Never distinctive.
+INITIAL_CREDIT = 0.75
+#: Share of a query patronymic's weight that counts when the list name has
+#: none ("Sergey Viktorovich Lavrov" vs "Sergey Lavrov"): lists often omit
+#: it. A *different* patronymic on the list side still counts fully, and a
+#: list patronymic missing from the query keeps the usual list penalty.
+MISSING_PATRONYMIC_FACTOR = 0.25
 #: Share of an unmatched list token's weight that counts against the score:
 #: a query naming only part of a listed name ("Huawei") should still hit.
 UNMATCHED_LIST_PENALTY = 0.5
@@ -70,7 +79,8 @@ class TokenMatch:
             return f'"{self.query_token}" not in list name ({self.kind}, weight {self.weight:.1f})'
         if self.how == "unmatched-list":
             return f'list word "{self.list_token}" not in query ({self.kind}, weight {self.weight:.1f})'
-        rel = {"exact": "=", "typo": "≈", "spelling": "≈ (spelling)", "joined": "= (spacing)", "acronym": "= acronym of"}[self.how]
+        rel = {"exact": "=", "typo": "≈", "spelling": "≈ (spelling)", "joined": "= (spacing)",
+               "acronym": "= acronym of", "initial": "= initial of"}[self.how]
         return (f'"{self.query_token}" {rel} "{self.list_token}" ({self.kind}, '
                 f'similarity {self.similarity:.2f}, weight {self.weight:.1f})')
 
@@ -143,11 +153,24 @@ def _deletes(t: str) -> set[str]:
     return {t[:i] + t[i + 1:] for i in range(len(t))}
 
 
+_VOWELS_RE = re.compile(r"[aeiouy]+")
+
+
+def _consonants(word: str) -> str:
+    """Consonant skeleton of a transliteration-folded word ("muhammad",
+    "mohammed" -> "mhmd"; "husayn", "hussein" -> "hsn"): vowels are what
+    romanisations of Arabic, Persian and Chinese names disagree on most. Pure."""
+    w = skeleton(word)
+    return w[0] + _VOWELS_RE.sub("", w[1:])
+
+
 @lru_cache(maxsize=500_000)
 def _token_sim(a: str, b: str) -> tuple[float, str]:
     """(credit, how) for two token texts; (0, "") when they do not match."""
     if a == b:
         return 1.0, "exact"
+    if (len(a) == 1) != (len(b) == 1) and a[0] == b[0] and a.isalpha() and b.isalpha():
+        return INITIAL_CREDIT, "initial"  # the caller checks the kinds
     if len(a) >= 4 and len(b) >= 4 and skeleton(a) == skeleton(b):
         return 0.9, "spelling"
     n = max(len(a), len(b))
@@ -158,6 +181,9 @@ def _token_sim(a: str, b: str) -> tuple[float, str]:
     allowed = 2 if n >= 10 else 1
     d = OSA.distance(a, b, score_cutoff=allowed)
     if d > allowed:
+        if min(len(a), len(b)) >= 5 and a[0] == b[0] and len(_consonants(a)) >= 3 \
+                and _consonants(a) == _consonants(b):
+            return 0.75, "spelling"
         return 0.0, ""
     if d == 1:
         return (0.9 if n >= 8 else 0.85), "typo"
@@ -336,12 +362,23 @@ class MatchIndex:
                                            f"{a.original} {b.original}")]
                 i += 1
         pairs: list[tuple[float, int, int, str]] = []
+        org: bool | None = None  # company name? (computed only when needed)
         for i, a in enumerate(ql):
             for j, b in enumerate(ll):
                 c, how = _token_sim(a.text, b.text)
                 if c > 0:
                     if how == "exact" and " " in a.original + b.original:
                         how = "joined"
+                    elif how == "initial":
+                        # Only an initial against a name word, and only in
+                        # personal names: in "C&I Semiconductor Co" the letters
+                        # are an abbreviation, not initials.
+                        if NAME not in (a.kind, b.kind) or INITIAL not in (a.kind, b.kind):
+                            continue
+                        if org is None:
+                            org = any(t.kind == LEGAL for t in ql) or any(t.kind == LEGAL for t in ll)
+                        if org:
+                            continue
                     pairs.append((c, i, j, how))
         pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
         used_q: set[int] = set()
@@ -357,25 +394,52 @@ class MatchIndex:
             used_l.add(j)
             b = ll[j]
             w = self.weight(b)
+            if how == "initial":
+                # weighed like the full name it abbreviates, on whichever side
+                w = max(w, self.weight(ql[i]))
             num += c * w
             den += w
-            if b.kind in (NAME, GENERIC):
+            if how == "initial":
+                pass
+            elif b.kind in (NAME, GENERIC):
                 # A lone short word matched only by a typo is too weak to carry a hit.
                 if how not in ("typo", "spelling") or len(b.text) >= 7:
                     distinctive = True
                 else:
                     typo_distinctive += 1
             out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
-        for i, a in enumerate(ql):
-            if i not in used_q:
-                w = self.weight(a)
-                den += UNMATCHED_QUERY_PENALTY * w
-                out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
-        for j, b in enumerate(ll):
-            if j not in used_l:
-                w = self.weight(b)
-                den += UNMATCHED_LIST_PENALTY * w
-                out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
+        uq = [a for i, a in enumerate(ql) if i not in used_q]
+        ul = [b for j, b in enumerate(ll) if j not in used_l]
+        q_ini = q_pat = l_ini = l_pat = False
+        for a in uq:
+            if len(a.text) == 1:
+                q_ini = q_ini or a.kind == INITIAL
+            elif a.text.endswith(PATRONYMIC_ENDS):
+                q_pat = True
+        for b in ul:
+            if len(b.text) == 1:
+                l_ini = l_ini or b.kind == INITIAL
+            elif b.text.endswith(PATRONYMIC_ENDS):
+                l_pat = True
+        # Different unmatched initials on both sides ("William G." / "William W.")
+        # point to different people: they weigh like full names then.
+        ini_conflict = 1.0 / KIND_FACTOR[INITIAL] if q_ini and l_ini else 1.0
+        # A query patronymic with none on the list side is usually just omitted there.
+        pat_missing = q_pat and not l_pat
+        for a in uq:
+            w = self.weight(a)
+            if pat_missing and is_patronymic(a.text):
+                w *= MISSING_PATRONYMIC_FACTOR
+            elif ini_conflict != 1.0 and a.kind == INITIAL:
+                w *= ini_conflict
+            den += UNMATCHED_QUERY_PENALTY * w
+            out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
+        for b in ul:
+            w = self.weight(b)
+            if ini_conflict != 1.0 and b.kind == INITIAL:
+                w *= ini_conflict
+            den += UNMATCHED_LIST_PENALTY * w
+            out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
         score = 100.0 * num / den if den else 0.0
         if not distinctive and typo_distinctive < 2:
             score = min(score, NO_DISTINCTIVE_CAP)
@@ -387,7 +451,9 @@ class MatchIndex:
         best = self.score_tokens(qt, lt)[0]
         core = [t for t in qt if t.kind not in (LEGAL, STOP)]
         lcore = [t for t in lt if t.kind not in (LEGAL, STOP)]
-        if len(core) == 1 and len(lcore) >= 2 and core[0].text in (_acronym(lcore), _acronym([t for t in lt if t.kind != STOP])):
+        # Same rule as screen(): acronyms of three letters or more only.
+        if len(core) == 1 and len(core[0].text) >= 3 and len(lcore) >= 2 \
+                and core[0].text in (_acronym(lcore), _acronym([t for t in lt if t.kind != STOP])):
             best = max(best, ACRONYM_SCORE)
         return best
 

@@ -28,6 +28,9 @@ from anyascii import anyascii
 from rapidfuzz.distance import OSA
 
 NAME, GENERIC, PLACE, LEGAL, STOP = "name", "generic", "place", "legal", "stop"
+#: A single letter standing for a given name ("V. Putin"): it can align with a
+#: full word of the same first letter but never counts as a distinctive match.
+INITIAL = "initial"
 
 # Canonical legal-form tokens. Variants map to one spelling so that
 # "Co., Ltd." and "Company Limited" align token for token.
@@ -52,6 +55,8 @@ _LEGAL_VARIANTS: dict[str, str] = {
     "otkritoe": "otkrytoe", "zakritoe": "zakrytoe", "zakrytoe": "zakrytoe", "publichnoe": "publichnoe", "ogranichennoi": "ogranichennoi",
     "ogranichennoy": "ogranichennoi", "otvetstvennostyu": "otvetstvennostyu",
     "societe": "societe", "sociedad": "sociedad", "anonima": "anonima", "anonyme": "anonyme",
+    "aktiengesellschaft": "ag", "kommanditgesellschaft": "kg", "aktiebolag": "ab",
+    "aktieselskab": "as", "anpartsselskab": "aps", "osakeyhtio": "oy", "ano": "ano",
 }
 # Multi-word legal forms, longest first when matched.
 # Keys use the canonical single-word forms ("company" -> "co", "limited" -> "ltd").
@@ -73,6 +78,17 @@ _LEGAL_PHRASES: dict[tuple[str, ...], str] = {
     ("s", "de", "rl"): "srl",
     ("sa", "de", "cv"): "sa",
     ("private", "ltd"): "ltd",
+    ("gesellschaft", "mit", "beschrankter", "haftung"): "gmbh",
+    ("societatea", "cu", "raspundere", "limitata"): "srl",
+    ("societa", "a", "responsabilita", "limitata"): "srl",
+    ("spolka", "z", "ograniczona", "odpowiedzialnoscia"): "spzoo",
+    ("societa", "per", "azioni"): "spa",
+    ("societe", "anonyme"): "sa", ("sociedad", "anonima"): "sa", ("sociedade", "anonima"): "sa",
+    ("societe", "a", "responsabilite", "limitee"): "sarl",
+    ("besloten", "vennootschap"): "bv", ("naamloze", "vennootschap"): "nv",
+    ("kabushiki", "kaisha"): "kk", ("godo", "kaisha"): "gk",
+    ("ltd", "partnership"): "lp", ("public", "ltd"): "plc",
+    ("avtonomnaya", "nekommercheskaya", "organizatsiya"): "ano",
     ("sdn", "bhd"): "bhd",
 }
 # Abbreviations and plurals folded to one spelling (kind decided afterwards).
@@ -105,6 +121,8 @@ import export supply supplies devices instruments automation intelligent scienti
 _STOP = frozenset("""
 and of the for de del della di da das dos la le les el al von van der den des du y e et und
 a an in on at to by with
+mr mrs ms miss mme dr prof president praesident prasident monsieur madame sir herr frau
+sheikh shaikh
 """.split())
 _COUNTRY_WORDS = frozenset("""
 china chinese prc russia russian federation iran iranian islamic republic korea korean dprk
@@ -175,6 +193,8 @@ def kind_of(text: str) -> str:
         return LEGAL
     if text in _STOP:
         return STOP
+    if len(text) == 1 and text.isalpha():
+        return INITIAL
     if text in _COUNTRY_WORDS:
         return PLACE
     if text in _GENERIC:
@@ -253,7 +273,8 @@ def reorder_surname_first(name: str) -> str:
 
 
 _LONG_LEGAL = ("company", "limited", "corporation", "incorporated", "international",
-               "technology", "technologies", "enterprises", "industries", "manufacturing")
+               "technology", "technologies", "enterprises", "industries", "manufacturing",
+               "aktiengesellschaft")
 
 
 def _fix_legal_typo(w: str) -> str:
@@ -267,14 +288,59 @@ def _fix_legal_typo(w: str) -> str:
     return w
 
 
+_UNITS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+         "seventy": 70, "eighty": 80, "ninety": 90}
+_ORDINALS = {w: i + 1 for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}
+_ORD_SUFFIX_RE = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+
+
+def _numbers(words: list[str]) -> list[str]:
+    """English number words and ordinals as digits ("Forty-Four" -> "44",
+    "1st"/"First" -> "1"), so spelt-out and written numbers align. Pure."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        m = _ORD_SUFFIX_RE.match(w)
+        if m:
+            out.append(str(int(m.group(1))))
+        elif w in _TENS:
+            n = _TENS[w]
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if nxt in _UNITS and 0 < _UNITS[nxt] < 10:
+                n += _UNITS[nxt]
+                i += 1
+            elif len(nxt) == 1 and nxt in "123456789":
+                n += int(nxt)
+                i += 1
+            out.append(str(n))
+        elif w in _UNITS:
+            out.append(str(_UNITS[w]))
+        elif w in _ORDINALS:
+            out.append(str(_ORDINALS[w]))
+        else:
+            out.append(w)
+        i += 1
+    return out
+
+
+#: "FridrichBuchenberg" -> "Fridrich Buchenberg"; needs three lower-case letters
+#: before the capital so "McDonald", "MacArthur" and "LeBron" stay whole.
+_CAMEL_RE = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z]{2})")
+
+
 @lru_cache(maxsize=200_000)
 def tokenize(name: str) -> tuple[Token, ...]:
     """Normalise one name into tokens (cached; pure and thread-safe)."""
-    text = _latinise(reorder_surname_first(name))
+    text = _latinise(reorder_surname_first(_CAMEL_RE.sub(" ", name)))
     text = text.replace("&", " and ").replace("+", " and ")
     text = _APOS_RE.sub("", text)
     text = _DOTTED_RE.sub(lambda m: m.group(0).replace(".", "") + " ", text)
-    words = [_fix_legal_typo(w) for w in _SPLIT_RE.split(text) if w]
+    words = _numbers([_fix_legal_typo(w) for w in _SPLIT_RE.split(text) if w])
     words = [_LEGAL_VARIANTS.get(w, w) for w in words]
     tokens: list[Token] = []
     i = 0
@@ -313,6 +379,14 @@ def skeleton(word: str) -> str:
     if w.startswith("ie"):  # "Yevgeniy"/"Evgeny", "Yelena"/"Elena"
         w = w[1:]
     return re.sub(r"(.)\1+", r"\1", w)
+
+
+PATRONYMIC_ENDS = ("ovich", "evich", "ovych", "evych", "ovna", "evna", "ivna", "ichna")
+
+
+def is_patronymic(word: str) -> bool:
+    """Russian/Ukrainian patronymic ("viktorovich", "ivanovna"). Pure."""
+    return len(word) >= 7 and word.endswith(PATRONYMIC_ENDS)
 
 
 def canonical(word: str) -> str:
