@@ -10,7 +10,7 @@ reach ~40,000 names. Parties: N deterministic queries, 10% planted variants
 of listed names, 90% clean names. Prints: import time of a ~40k-name CSL
 snapshot, index build, batch screening time, recall and false hits for ours
 and for cdist over the same normalised names, ad-hoc latency, and re-screen
-after a 1% list change. Needs numpy (for cdist).
+after a 1% list change. Needs numpy (for cdist): pip install -e '.[bench]'.
 """
 
 from __future__ import annotations
