@@ -1286,6 +1286,23 @@ class PartyTagsPanel(QWidget):
                      success=done, failure=failed, parent=self)
 
 
+def tell_held(parent: QWidget, what: str, held: list[dict[str, Any]]) -> QMessageBox | None:
+    """Say at once (non-modal) which open shipments a rules change put on
+    hold, with the reason each carries; None when it held none. The officer
+    must hear it now, not find it later on the dashboard."""
+    if not held:
+        return None
+    box = QMessageBox(
+        QMessageBox.Icon.Information, "Shipments put on hold",
+        f"{what} changes the outcome of {len(held)} open shipment(s); they are on hold until "
+        f"determined again and cleared:\n\n"
+        + "\n".join(f"{h['reference']}: {h['reason']}" for h in held[:20])
+        + ("\n…" if len(held) > 20 else ""), QMessageBox.StandardButton.Ok, parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
 def attach_rules_panels(items_page: Any, shipments_page: Any, ops: Ops,
                         parties_page: Any = None) -> None:
     """Add the Classification tab to the items page and the Determination tab
@@ -1829,17 +1846,7 @@ class RulesPage(QWidget):
         def done(ch: Change) -> None:
             self.letter_ref.clear()
             self.load_letters()
-            held = ch.extra.get("held") or []
-            if held:
-                box = QMessageBox(
-                    QMessageBox.Icon.Information, "Shipments put on hold",
-                    f"The letter changes the outcome of {len(held)} open shipment(s); they "
-                    f"are on hold until determined again and cleared:\n\n"
-                    + "\n".join(h["reference"] for h in held[:20]),
-                    QMessageBox.StandardButton.Ok, self)
-                box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-                box.open()
-                self.held_box = box
+            self.held_box = tell_held(self, "The letter", ch.extra.get("held") or [])
             self.saved.emit(ch)
 
         def failed(exc: BaseException) -> None:
@@ -2181,16 +2188,5 @@ class RulesPage(QWidget):
     def _activated(self, change: Change) -> None:
         self.packs.clear()
         self.refresh()
-        held = change.extra.get("held") or []
-        if held:
-            # the officer must hear it now, not find it later on the dashboard
-            box = QMessageBox(
-                QMessageBox.Icon.Information, "Shipments put on hold",
-                f"The new pack changes the outcome of {len(held)} open shipment(s); they are "
-                f"on hold until determined again and cleared:\n\n"
-                + "\n".join(f"{h['reference']}: {h['reason']}" for h in held[:20])
-                + ("\n…" if len(held) > 20 else ""), QMessageBox.StandardButton.Ok, self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()
-            self.held_box = box
+        self.held_box = tell_held(self, "The new pack", change.extra.get("held") or [])
         self.saved.emit(change)

@@ -345,20 +345,7 @@ def test_window_shows_the_page_and_ctrl_f(qtbot, window):
     assert QApplication.focusWidget() is page.search
 
 
-CUSTOM = b"""\
-id: custom-check
-version: "1"
-title: A custom check
-scope: party
-applies_when: {always: true}
-sources: [{id: X, citation: "internal policy 4.2"}]
-questions:
-  - id: q1
-    text: Is it fine?
-    type: yes_no
-    red_flag_answers: ["no"]
-    source: "internal policy 4.2"
-"""
+CUSTOM = (Path(__file__).parents[1] / "data" / "checklists" / "custom-check.yaml").read_bytes()
 
 
 def test_custom_template_from_the_page(qtbot, make_page, idle, tmp_path, monkeypatch):

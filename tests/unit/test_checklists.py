@@ -51,20 +51,7 @@ def as_user(wb, name):
     return wb.as_user(get_user(wb.store, name))
 
 
-MINIMAL = b"""\
-id: custom-check
-version: "1"
-title: A custom check
-scope: party
-applies_when: {always: true}
-sources: [{id: X, citation: "internal policy 4.2"}]
-questions:
-  - id: q1
-    text: Is it fine?
-    type: yes_no
-    red_flag_answers: ["no"]
-    source: "internal policy 4.2"
-"""
+MINIMAL = (Path(__file__).parents[1] / "data" / "checklists" / "custom-check.yaml").read_bytes()
 
 
 def answer_all(wb, run_id, red: bool = False, evidence: Path | None = None):
