@@ -489,12 +489,8 @@ def attach_clearance_panel(shipments_page: Any, ops: Ops,
     """Add the Clearance tab to the Shipments page (a :class:`ui.pages.MasterPage`)."""
     panel = ClearancePanel(shipments_page.wb, ops)
     panel.export_packet = export_packet
-    shipments_page.add_tab("Clearance", panel)
-    shipments_page.form.loaded.connect(panel.set_record)
-    panel.saved.connect(shipments_page.saved)
-    panel.saved.connect(lambda _ch: shipments_page.reload_current())
     panel.form_dirty = lambda: shipments_page.dirty
+    shipments_page.attach_panel("Clearance", panel, "clearance_panel")
+    panel.saved.connect(lambda _ch: shipments_page.reload_current())
     shipments_page.form.changed.connect(panel.form_edited)
-    panel.set_record(shipments_page.form.record)
-    shipments_page.clearance_panel = panel
     return panel

@@ -224,6 +224,17 @@ class MasterPage(QWidget):
             self.form.error_at.connect(lambda *_: self.tabs.setCurrentIndex(0))
         self.tabs.addTab(widget, title)
 
+    def attach_panel(self, title: str, panel: QWidget, name: str) -> QWidget:
+        """Put `panel` in a tab beside the form, following the record the
+        form shows (``panel.set_record``) and announcing its writes through
+        this page's ``saved``, like a form save; kept as ``self.<name>``."""
+        self.add_tab(title, panel)
+        self.form.loaded.connect(panel.set_record)
+        panel.saved.connect(self.saved)
+        panel.set_record(self.form.record)
+        setattr(self, name, panel)
+        return panel
+
     # -- queries -------------------------------------------------------------------
     def _apply_query(self) -> None:
         filters = dict(self._extra.get("filters", {}))
@@ -610,10 +621,10 @@ class DashboardPage(QWidget):
         a, b = self._range()
         self.today_label.setText(f"Today is {dt.date.today():%A, %d %B %Y}.")
         for st in STATUSES:
-            self.tiles[f"status:{st}"].set_count(
-                browse.count(s, "shipments", browse.Query(filters={"status": st})))
-        self.tiles["on_hold"].set_count(
-            browse.count(s, "shipments", browse.Query(filters={"status": "on_hold"})))
+            n = browse.count(s, "shipments", browse.Query(filters={"status": st}))
+            self.tiles[f"status:{st}"].set_count(n)
+            if st == "on_hold":  # the same count, shown again under "needs attention"
+                self.tiles["on_hold"].set_count(n)
         self.tiles["expiring"].set_count(browse.count(s, "licences", browse.Query(
             date_column="expiry_date", date_from=a, date_to=b)))
         y = (dt.date.today() - dt.timedelta(days=1)).isoformat()

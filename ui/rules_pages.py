@@ -1309,28 +1309,14 @@ def attach_rules_panels(items_page: Any, shipments_page: Any, ops: Ops,
     to the shipments page (both are :class:`ui.pages.MasterPage`). The
     panels follow the record the form shows; their writes are announced
     through the page's ``saved`` signal, like a form save."""
-    cls = ClassificationPanel(items_page.wb, ops)
-    items_page.add_tab("Classification", cls)
-    items_page.form.loaded.connect(cls.set_record)
-    cls.saved.connect(items_page.saved)
-    cls.set_record(items_page.form.record)
-    items_page.classification_panel = cls
-
-    det = DeterminationPanel(shipments_page.wb, ops)
-    shipments_page.add_tab("Determination", det)
-    shipments_page.form.loaded.connect(det.set_record)
+    items_page.attach_panel("Classification", ClassificationPanel(items_page.wb, ops),
+                            "classification_panel")
+    det = shipments_page.attach_panel("Determination", DeterminationPanel(shipments_page.wb, ops),
+                                      "determination_panel")
     shipments_page.form.changed.connect(det.form_edited)
-    det.saved.connect(shipments_page.saved)
-    det.set_record(shipments_page.form.record)
-    shipments_page.determination_panel = det
-
     if parties_page is not None:
-        tags = PartyTagsPanel(parties_page.wb, ops)
-        parties_page.add_tab("Rule facts", tags)
-        parties_page.form.loaded.connect(tags.set_record)
-        tags.saved.connect(parties_page.saved)
-        tags.set_record(parties_page.form.record)
-        parties_page.tags_panel = tags
+        parties_page.attach_panel("Rule facts", PartyTagsPanel(parties_page.wb, ops),
+                                  "tags_panel")
 
 
 # ----------------------------------------------------------------------------

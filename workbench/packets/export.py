@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +31,12 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
     Side effects: reads the database (evidence bytes are re-checked against
     their SHA-256); writes the PDF (signed, with attachments) and/or the
     workbook with its .sha256 — all of them or, on any failure, none
-    (PacketError names the place for a file-system error); on first use creates the organisation key next
-    to the database (see :mod:`.signing`); appends one audit event recording
-    the export (:func:`record_export`). `progress(step, 5)` is called
-    before each stage (gather, lay out the PDF, sign, workbook, record);
-    a callback that raises (a cancel) stops the export and nothing is kept.
+    (PacketError names the place for a file-system error); on first use
+    creates the organisation key next to the database (see :mod:`.signing`);
+    appends one audit event recording the export (:func:`record_export`).
+    `progress(step, 5)` is called before each stage (gather, lay out the PDF,
+    sign, workbook, record); a callback that raises (a cancel) stops the
+    export and nothing is kept.
     Threading: any thread.
     """
     from .. import evidence as ev
@@ -98,14 +98,6 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
     return res
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def record_export(wb: Any, res: ExportResult) -> int:
     """Append an audit event saying who exported which packet, for which
     shipments, with the manifest hash and each file's SHA-256 (§762: what left
@@ -117,9 +109,10 @@ def record_export(wb: Any, res: ExportResult) -> int:
     number.
     """
     from .. import audit
+    from .xlsx import file_sha256
 
     p = res.packet
-    files = {kind: {"file": path.name, "sha256": _file_sha256(path)}
+    files = {kind: {"file": path.name, "sha256": file_sha256(path)}
              for kind, path in (("pdf", res.pdf), ("xlsx", res.xlsx)) if path}
     after = {"packet_id": p.packet_id, "scope": p.scope, "manifest_sha256": res.manifest_sha256,
              "audit_chain_head": p.chain_head, "files": files,

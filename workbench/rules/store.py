@@ -321,13 +321,13 @@ def _open_outcomes(store: Store, party_id: int | None = None
     uncommitted rows. Read-only."""
     pack = active_pack(store)
     hits = screening_hits_for(store)
-    sql = ("select s.id from shipment s where s.status in"
-           " ('draft','in_review','on_hold','blocked','cleared')")
-    params: tuple[Any, ...] = ()
+    sql = (f"select s.id from shipment s where s.status in"
+           f" ({','.join('?' * len(OPEN_STATUSES))})")
+    params: tuple[Any, ...] = OPEN_STATUSES
     if party_id is not None:
         sql += " and exists (select 1 from shipment_party p where p.shipment_id = s.id" \
                " and p.party_id = ?)"
-        params = (party_id,)
+        params = (*OPEN_STATUSES, party_id)
     out = {}
     for r in store.all(sql, params):
         d = determine(pack, txn_from_shipment(store, r["id"], hits_for=hits))
