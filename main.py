@@ -139,7 +139,7 @@ def _screenshot(app, wb, args) -> int:
     if args.packet:
         from pathlib import Path
 
-        from workbench.shipments import find_shipment
+        from workbench.records.shipments import find_shipment
 
         sid = find_shipment(wb.store, args.packet)
         if sid is None:

@@ -1,7 +1,7 @@
 """Benchmark: import 100,000 party rows from CSV.
 
 Generates a CSV of N parties (mixed scripts, addresses, USCCs, some owners),
-imports it into a fresh database with :func:`workbench.imports.import_file`
+imports it into a fresh database with :func:`workbench.spreadsheets.imports.import_file`
 (check pass + one write transaction with one audit event per record), and, as
 a baseline in the same run, loads the same rows with a plain
 ``csv.DictReader`` + ``executemany`` into a bare table (no validation, no
@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workbench import audit  # noqa: E402
+from workbench.db import audit  # noqa: E402
 from workbench.app import Workbench  # noqa: E402
-from workbench.imports import import_file  # noqa: E402
+from workbench.spreadsheets.imports import import_file  # noqa: E402
 
 _COUNTRIES = ["CN", "HK", "MO", "SG", "MY", "AE", "DE", "US", "China", "Macau"]
 _KINDS = ["company", "company", "company", "university", "research_lab", "person"]

@@ -7,7 +7,7 @@ Builds (once, cached; default /tmp/ecw-bench/open_bench.db) a database with
 addresses) and 200 items with fast direct SQL, then measures:
 
 - opening the Store (with the migrations check),
-- count + first page (200 rows) of each list view via workbench.browse,
+- count + first page (200 rows) of each list view via workbench.records.browse,
 - the first page sorted by another column, and a search matching few rows,
 - a baseline: ``select * from shipment`` / the whole shipment view fetched
   into Python, to show what paging saves,
@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workbench import audit, browse  # noqa: E402
-from workbench.store import Store  # noqa: E402
+from workbench.db import audit
+from workbench.records import browse  # noqa: E402
+from workbench.db.store import Store  # noqa: E402
 
 N_SHIPMENTS = 100_000
 N_PARTIES = 20_000
@@ -207,7 +208,7 @@ def main() -> None:
 
     # the dashboard's "needs attention today" read (runs on the worker thread
     # in the app; here timed alone) against the counts the tiles had before
-    from workbench.ledger.dashboard import attention
+    from workbench.clearance.attention import attention
 
     t, att = ms(attention, store)
     print(f"\ndashboard attention() (hits, holds, checklists, balances, series) {t:8.1f} ms"

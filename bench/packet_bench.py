@@ -32,10 +32,10 @@ def _rss_mb() -> float:
 
 
 def setup_one(db: Path) -> None:
-    from workbench import shipments
+    from workbench.records import shipments
     from workbench.bootstrap import open_workbench
-    from workbench.checklists import store as cstore
-    from workbench.rules import store as rstore
+    from workbench.checklists import runs as cstore
+    from workbench.rules import determinations as rstore
 
     wb = open_workbench(db, demo=True)
     wb.login("olivia", "demo-password")
@@ -47,7 +47,7 @@ def setup_one(db: Path) -> None:
 
 
 def setup_year(db: Path, n: int) -> None:
-    from workbench import shipments
+    from workbench.records import shipments
     from workbench.bootstrap import open_workbench
 
     wb = open_workbench(db, demo=True)

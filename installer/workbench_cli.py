@@ -7,7 +7,7 @@ console executable next to the app.
 
 import sys
 
-from workbench.cli import main
+from workbench.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,7 +16,7 @@ Every write (answers, evidence, start, sign-off, send back, revise) and
 every evidence read goes through :class:`ui.ops.Ops` on its worker thread;
 the GUI thread only reads a run, the run lists and the due list (small,
 indexed queries). The rules — what is a red flag, what sign-off needs, four
-eyes, locking — live in :mod:`workbench.checklists.store`; the widgets only
+eyes, locking — live in :mod:`workbench.checklists.runs`; the widgets only
 show what it returns and pass the officer's input back to it.
 """
 
@@ -36,16 +36,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDial
                                QScrollArea, QStackedWidget, QTableView, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
-from workbench import browse
-from workbench import evidence as ev
+from workbench.records import browse
+from workbench.records import evidence as ev
 from workbench.app import Change, Workbench
-from workbench.checklists import store as cs
+from workbench.checklists import runs as cs
 from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
-from workbench.store import Store
+from workbench.db.store import Store
 
-from .ops import Ops, Task, error_text
-from .screening_pages import Banner, Col, RowsModel, _heading, _muted, _ts, make_view
-from .widgets import ERROR_COLOR, ErrorLabel, RecordPicker
+from ui.ops import Ops, Task, error_text
+from ui.screening_pages import Banner, Col, RowsModel, _heading, _muted, _ts, make_view
+from ui.widgets import ERROR_COLOR, ErrorLabel, RecordPicker
 
 DUE_WITHIN_DAYS = 60
 YES_NO_LABELS = {"yes": "Yes", "no": "No", "not_applicable": "Not applicable"}

@@ -1,7 +1,7 @@
 """The Clearance tab of the Shipments page: where a shipment's status moves.
 
 It shows the shipment's status, each clearance condition and every reason
-one is not met (the texts :mod:`workbench.ledger.clearance` writes for the
+one is not met (the texts :mod:`workbench.clearance.status` writes for the
 officer), the licence drawdowns and the status history; its buttons call the
 clearance functions (submit, clear, hold, block, cancel, ship, four-eyes
 override), draw a licence down and record an exception's obligation. Reads
@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from workbench import users
 from workbench.app import Change, Workbench
-from workbench.ledger import clearance as C
-from workbench.ledger import store as L
-from workbench.shipments import STATUS_LABELS
-from workbench.values import format_money
+from workbench.clearance import status as C
+from workbench.licensing import ledger as L
+from workbench.records.shipments import STATUS_LABELS
+from workbench.records.values import format_money
 
-from .ops import Ops, show_error
-from .screening_pages import Banner, Col, RowsModel, _ts, make_view
+from ui.ops import Ops, show_error
+from ui.screening_pages import Banner, Col, RowsModel, _ts, make_view
 
 _TONE = {"cleared": ("#e6f4ea", "#1e6b34"), "shipped": ("#e6f4ea", "#1e6b34"),
          "on_hold": ("#fff4ce", "#7a5b00"), "in_review": ("#fff4ce", "#7a5b00"),

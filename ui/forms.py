@@ -16,16 +16,26 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QVBoxLayout, QWidget)
 
-from workbench import items as items_mod
-from workbench import licences as licences_mod
-from workbench import parties as parties_mod
-from workbench import shipments as shipments_mod
+from workbench.records import items as items_mod
+from workbench.records import licences as licences_mod
+from workbench.records import parties as parties_mod
+from workbench.records import shipments as shipments_mod
 from workbench.app import Workbench
 from workbench.errors import FieldError
 
-from .widgets import (ChildTable, ChoiceCombo, Col, CountryCombo, DateField,
-                      ErrorLabel, RecordPicker, changed_signal, get_value, set_value,
-                      split_path)
+from ui.widgets import (
+    ChildTable,
+    ChoiceCombo,
+    Col,
+    CountryCombo,
+    DateField,
+    ErrorLabel,
+    RecordPicker,
+    changed_signal,
+    get_value,
+    set_value,
+    split_path,
+)
 
 ERROR_BORDER = "border: 1px solid #b3261e;"
 

@@ -1,8 +1,8 @@
 """File → Import…: parties, items or shipments from the officer's own
 spreadsheet, with every bad row listed and nothing written unless asked.
 
-The dialog is thin: :func:`workbench.imports.import_file` validates and
-writes (one transaction), :func:`workbench.imports.write_template` writes the
+The dialog is thin: :func:`workbench.spreadsheets.imports.import_file` validates and
+writes (one transaction), :func:`workbench.spreadsheets.imports.write_template` writes the
 template; both run through the window's :class:`ui.ops.Ops`.
 """
 
@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from workbench import imports
+from workbench.spreadsheets import imports
 from workbench.app import Workbench
 
-from .ops import Ops
+from ui.ops import Ops
 
 KIND_LABELS = {"parties": "Parties (customers, consignees, end users)",
                "items": "Items (chips, boards, servers)",
@@ -127,7 +127,7 @@ class ImportDialog(QDialog):
 
     # -- results -------------------------------------------------------------
     def _failed(self, exc: BaseException) -> None:
-        from .ops import error_text
+        from ui.ops import error_text
 
         self.import_btn.setEnabled(True)
         self.summary.setText(f"<b>Not imported.</b> {error_text(exc)}")

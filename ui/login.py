@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel,
 from workbench.app import Workbench
 from workbench.errors import WorkbenchError, ValidationError
 
-from .widgets import ErrorLabel
+from ui.widgets import ErrorLabel
 
 
 class LoginDialog(QDialog):

@@ -17,19 +17,20 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QL
                                QWidget)
 
 import workbench
-from workbench import items, licences, parties, shipments, users
+from workbench.records import items, licences, parties, shipments
+from workbench import users
 from workbench.app import Change, Workbench
-from workbench.shipments import STATUS_LABELS
+from workbench.records.shipments import STATUS_LABELS
 
-from .checklists_page import ChecklistsPage
-from .clearance_panel import attach_clearance_panel
-from .forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
-from .ops import Ops
-from .pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
-from .import_dialog import ImportDialog
-from .rules_pages import RulesPage, attach_rules_panels
-from .screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
-from .settings_dialog import SettingsDialog
+from ui.checklists_page import ChecklistsPage
+from ui.clearance_panel import attach_clearance_panel
+from ui.forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
+from ui.ops import Ops
+from ui.pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
+from ui.import_dialog import ImportDialog
+from ui.rules_pages import RulesPage, attach_rules_panels
+from ui.screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
+from ui.settings_dialog import SettingsDialog
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
@@ -282,7 +283,7 @@ class MainWindow(QMainWindow):
 
     def export_packet(self, shipment_ids: list[int], label: str) -> Any:
         """Open the packet dialog (these shipments, or choose a party or dates)."""
-        from .packet_dialog import PacketDialog  # QtPdf loads on first use, not at start-up
+        from ui.packet_dialog import PacketDialog  # QtPdf loads on first use, not at start-up
 
         dlg = PacketDialog(self.wb, self.ops, shipment_ids=shipment_ids, label=label,
                            parent=self)

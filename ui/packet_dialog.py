@@ -28,9 +28,9 @@ from workbench import settings
 from workbench.app import Workbench
 from workbench.packets import ExportResult, export_packet
 
-from .ops import Ops, error_text
-from .screening_pages import Banner
-from .widgets import RecordPicker
+from ui.ops import Ops, error_text
+from ui.screening_pages import Banner
+from ui.widgets import RecordPicker
 
 
 def _safe(text: str) -> str:

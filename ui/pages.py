@@ -4,7 +4,7 @@ dashboard, the audit log, and the pages later issues fill.
 Every page has the same small interface the main window drives:
 ``refresh()`` (re-read after a write), and optionally ``focus_search()``,
 ``new_record()``, ``save()``, ``cancel()``. GUI thread only; reads go
-through :mod:`workbench.browse` on the GUI thread, writes through
+through :mod:`workbench.records.browse` on the GUI thread, writes through
 :class:`ui.ops.Ops`.
 """
 
@@ -23,19 +23,21 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame,
                                QScrollArea, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from workbench import audit, browse, users
+from workbench.db import audit
+from workbench.records import browse
+from workbench import users
 from workbench.screening import results as screening_results
 from workbench.app import Change, Workbench
 from workbench.errors import ValidationError
-from workbench.ledger.dashboard import attention
-from workbench.ledger.store import NEARLY_USED_PCT
-from workbench.shipments import STATUS_LABELS, STATUSES
+from workbench.clearance.attention import attention
+from workbench.licensing.ledger import NEARLY_USED_PCT
+from workbench.records.shipments import STATUS_LABELS, STATUSES
 
-from .charts import BarChart
-from .forms import RecordForm
-from .ops import Ops, show_error
-from .table_model import BrowseModel, KeyRole
-from .widgets import ChoiceCombo, DateField
+from ui.charts import BarChart
+from ui.forms import RecordForm
+from ui.ops import Ops, show_error
+from ui.table_model import BrowseModel, KeyRole
+from ui.widgets import ChoiceCombo, DateField
 
 READ_ONLY_NOTE = ("You are signed in as {user}, an auditor: this workbench is read-only for you. You can "
                   "look at every record but not change it.")
@@ -463,7 +465,7 @@ class DashboardPage(QWidget):
 
     Reads: a handful of ``browse.count`` queries on the GUI thread (indexed,
     quick even with 100,000 shipments), and
-    :func:`workbench.ledger.dashboard.attention` (balances, re-verification
+    :func:`workbench.clearance.attention.attention` (balances, re-verification
     dates, the charts' series) on the :class:`Ops` worker when one is given.
     """
 

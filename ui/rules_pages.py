@@ -36,19 +36,27 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QSplitter, QTableView, QTableWidgetItem, QTabWidget,
                                QTextBrowser, QVBoxLayout, QWidget)
 
-from workbench import items as items_mod
-from workbench import parties as parties_mod
-from workbench import shipments as shipments_mod
+from workbench.records import items as items_mod
+from workbench.records import parties as parties_mod
+from workbench.records import shipments as shipments_mod
 from workbench.app import Change, Workbench
 from workbench.errors import FieldError, ValidationError
-from workbench.rules import store as rstore
+from workbench.rules import determinations as rstore
 from workbench.rules.engine import TxnError, determine
 from workbench.rules.pack import Pack, PackError, builtin_pack, load_pack
-from workbench.values import country_name
+from workbench.records.values import country_name
 
-from .ops import Ops, error_text, show_error
-from .widgets import (ChildTable, ChoiceCombo, Col, CountryCombo, DateField, ErrorLabel,
-                      RecordPicker, get_value)
+from ui.ops import Ops, error_text, show_error
+from ui.widgets import (
+    ChildTable,
+    ChoiceCombo,
+    Col,
+    CountryCombo,
+    DateField,
+    ErrorLabel,
+    RecordPicker,
+    get_value,
+)
 
 # ----------------------------------------------------------------------------
 # Plain words for what the core returns
@@ -720,7 +728,7 @@ class ClassificationPanel(QWidget):
     """TPP, performance density and the working for the item shown in the
     form, the proposed ECCN paragraph with the rules that decided it, and
     the officer's current decision; Accept / Override… record a decision
-    through :func:`workbench.rules.store.decide_classification` (audited).
+    through :func:`workbench.rules.determinations.decide_classification` (audited).
 
     Reads and writes run on the Ops worker. The proposal is computed only
     while the panel is visible (so browsing items stays cheap).

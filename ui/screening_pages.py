@@ -31,19 +31,19 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QMessageBox, QPlainTextEdit, QPushButton, QSplitter,
                                QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
-from workbench import parties as _parties
-from workbench import shipments as _shipments
+from workbench.records import parties as _parties
+from workbench.records import shipments as _shipments
 from workbench.app import Change, Workbench
-from workbench.exports import Sheet, write_sheets
+from workbench.spreadsheets.exports import Sheet, write_sheets
 from workbench.screening import batch, download, fronts, results, snapshots
 from workbench.screening.lists import FORMATS
 from workbench.screening.matcher import DEFAULT_THRESHOLD
-from workbench.store import Store
-from workbench.values import country_name
+from workbench.db.store import Store
+from workbench.records.values import country_name
 
-from .ops import Ops, OpCancelled, Task, error_text, show_error
-from .table_model import KeyRole
-from .widgets import CountryCombo, DateField
+from ui.ops import Ops, OpCancelled, Task, error_text, show_error
+from ui.table_model import KeyRole
+from ui.widgets import CountryCombo, DateField
 
 RowRole = Qt.ItemDataRole.UserRole + 2  # the whole row dict behind a table row
 

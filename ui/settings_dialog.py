@@ -10,8 +10,8 @@ from workbench import settings
 from workbench.app import Workbench
 from workbench.errors import ValidationError
 
-from .ops import Ops
-from .widgets import ErrorLabel
+from ui.ops import Ops
+from ui.widgets import ErrorLabel
 
 
 class SettingsDialog(QDialog):

@@ -1,4 +1,4 @@
-"""A lazy table model over one of the core's list views (:mod:`workbench.browse`).
+"""A lazy table model over one of the core's list views (:mod:`workbench.records.browse`).
 
 The model knows the row count (one ``count(*)``) and fetches rows a page at a
 time, by row index, only when a view asks for a row it does not hold — a
@@ -19,11 +19,11 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from workbench import browse
-from workbench.parties import KIND_LABELS
-from workbench.shipments import STATUS_LABELS
-from workbench.store import Store
-from workbench.values import country_name
+from workbench.records import browse
+from workbench.records.parties import KIND_LABELS
+from workbench.records.shipments import STATUS_LABELS
+from workbench.db.store import Store
+from workbench.records.values import country_name
 
 PAGE_SIZE = 200
 MAX_PAGES = 16  # pages kept in memory; older ones are dropped (LRU)

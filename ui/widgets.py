@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDateEd
                                QPlainTextEdit, QPushButton, QSizePolicy,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from workbench import browse
-from workbench.store import Store
-from workbench.values import country_name
+from workbench.records import browse
+from workbench.db.store import Store
+from workbench.records.values import country_name
 
 ERROR_COLOR = "#b3261e"
 ERROR_BG = QColor("#fde7e7")
@@ -218,7 +218,7 @@ class RecordPicker(QLineEdit):
         self._set(int(rid), label)
 
     def _lookup_label(self, rid: int) -> str:
-        from workbench import items, parties
+        from workbench.records import items, parties
         from workbench.errors import NotFound
         try:
             if self.view == "parties":

@@ -15,10 +15,11 @@ from typing import Any, Iterator
 
 import platformdirs
 
-from . import APP_NAME, audit, users
-from .errors import PermissionDenied, ValidationError
-from .store import Store
-from .users import SYSTEM, User
+from workbench import APP_NAME, users
+from workbench.db import audit
+from workbench.errors import PermissionDenied, ValidationError
+from workbench.db.store import Store
+from workbench.users import SYSTEM, User
 
 
 def default_db_path() -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from . import users
-from .app import Workbench, default_db_path
+from workbench import users
+from workbench.app import Workbench, default_db_path
 
 
 def open_workbench(path: str | os.PathLike[str] | None = None, *, demo: bool = False,
@@ -21,7 +21,7 @@ def open_workbench(path: str | os.PathLike[str] | None = None, *, demo: bool = F
     """
     wb = Workbench.open(path or default_db_path())
     if demo and users.count(wb.store) == 0:
-        from .demo import load_demo
+        from workbench.demo import load_demo
 
         load_demo(wb, progress=progress)
         wb.user = users.SYSTEM

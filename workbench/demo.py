@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from . import items, licences, parties, shipments
-from .app import Workbench
+from workbench.records import items, licences, parties, shipments
+from workbench.app import Workbench
 
 DEMO_LIST = Path(__file__).resolve().parent.parent / "resources" / "demo" / "entity_list_sample.csv"
 DEMO_USERS = (
@@ -168,7 +168,7 @@ SHIPMENTS: list[dict[str, Any]] = [
      "status": "draft", "end_use": "Server manufacturing",
      "lines": [("L20", 120, "6500.00")],
      "parties": [("purchaser", "dawning"), ("end_user", "dawning")]},
-    # In review, not cleared: only clearance (workbench.ledger) may clear a shipment.
+    # In review, not cleared: only clearance (workbench.licensing) may clear a shipment.
     {"reference": "SO-2026-0011", "ship_date": "2026-10-05", "destination": "MY",
      "status": "in_review", "end_use": "Teaching cluster for AI courses",
      "lines": [("L40S", 8, "8300.00")],
@@ -201,7 +201,7 @@ LICENCES: list[dict[str, Any]] = [
 def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Fill an empty store with the demo exporter (users, items, parties,
     shipments, licences). Side effects: many audited transactions."""
-    from .users import get as get_user
+    from workbench.users import get as get_user
 
     made = {"users": 0, "items": 0, "parties": 0, "shipments": 0, "licences": 0}
     for username, display, role in DEMO_USERS:
@@ -255,14 +255,14 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
     # The exporter's name for packet covers, and one licence drawn half down
     # (SO-2026-0003: 64 of the 128 H100 on D1187342) so the ledger has a balance
     # to show.
-    from . import settings
-    from .ledger import store as ledger
+    from workbench import settings
+    from workbench.licensing import ledger
 
     settings.set_value(wb, settings.EXPORTER_NAME, EXPORTER)
     ledger.draw(wb, ledger.find_shipment_ref(wb.store, "SO-2026-0003"),
                 ledger.find_licence(wb.store, "D1187342"))
     # A small Entity List sample so the demo shows real hits; screened once.
-    from .screening import results, snapshots
+    from workbench.screening import results, snapshots
 
     snapshots.import_list(wb, DEMO_LIST)
     results.screen_all(wb)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from .app import Workbench
-from .errors import FieldError, ValidationError
-from .store import Store
+from workbench.app import Workbench
+from workbench.errors import FieldError, ValidationError
+from workbench.db.store import Store
 
 EXPORTER_NAME = "exporter_name"
 # Zero-width (non-)joiners shape real Persian and Indic names; every other

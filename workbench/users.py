@@ -14,8 +14,8 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from .errors import AuthenticationError, FieldError, ValidationError
-from .store import Store
+from workbench.errors import AuthenticationError, FieldError, ValidationError
+from workbench.db.store import Store
 
 ROLES = ("officer", "approver", "auditor", "admin")
 ROLE_LABELS = {

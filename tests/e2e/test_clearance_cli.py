@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench import licences, shipments
+from workbench.records import licences, shipments
 from workbench.app import Workbench
-from workbench.ledger import store as L
+from workbench.licensing import ledger as L
 
 from flows import list_naming_johor, sign_checklists
 
@@ -150,7 +150,8 @@ RACER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     from workbench.app import Workbench
-    from workbench.ledger import LedgerRefused, clearance, store as L
+    from workbench.clearance import status as clearance
+    from workbench.licensing import LedgerRefused, ledger as L
 
     db, lid, barrier, me, ids = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], \\
         json.loads(sys.argv[5])

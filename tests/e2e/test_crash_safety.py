@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import audit
-from workbench.store import Store
+from workbench.db import audit
+from workbench.db.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -35,15 +35,16 @@ SEEDS = (1, 2, 3, 4, 5)
 CHILD = r'''
 import os, sys, time
 mode, db = sys.argv[1], sys.argv[2]
-from workbench import audit, parties, schema
+from workbench.db import audit, migrations as schema
+from workbench.records import parties
 from workbench.app import Workbench
-from workbench.store import Store
+from workbench.db.store import Store
 
 def say(word):
     print(word, flush=True)
 
 if mode == "import":
-    from workbench.imports import import_file
+    from workbench.spreadsheets.imports import import_file
     wb = Workbench.open(db)
     say("started")
     report = import_file(wb, "parties", sys.argv[3])
@@ -209,7 +210,7 @@ def _bulk_events(conn: sqlite3.Connection, n: int) -> None:
 
 def _have_import() -> bool:
     try:
-        from workbench.imports import import_file  # noqa: F401
+        from workbench.spreadsheets.imports import import_file  # noqa: F401
     except ImportError:
         return False
     return True

@@ -86,7 +86,7 @@ def test_edited_cell_in_workbook_fails_naming_sheet_and_row(db: Path, tmp_path: 
 
 
 def test_hostile_user_text_renders_as_text(db: Path, tmp_path: Path) -> None:
-    from workbench import shipments
+    from workbench.records import shipments
     from workbench.bootstrap import open_workbench
 
     wb = open_workbench(db)

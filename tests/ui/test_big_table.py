@@ -10,7 +10,7 @@ from PySide6.QtTest import QAbstractItemModelTester
 
 from bigdb import make_big_db
 from ui.table_model import PAGE_SIZE, BrowseModel
-from workbench import browse
+from workbench.records import browse
 from workbench.demo import DEMO_PASSWORD
 
 

@@ -11,7 +11,7 @@ from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from workbench.bootstrap import open_workbench
-from workbench.checklists import store as cs
+from workbench.checklists import runs as cs
 from workbench.demo import DEMO_PASSWORD
 
 from ui.checklists_page import ChecklistsPage, RunForm, YesNoField

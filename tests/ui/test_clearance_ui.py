@@ -7,10 +7,11 @@ import json
 
 from PySide6.QtCore import Qt
 
-from workbench import settings, shipments
+from workbench import settings
+from workbench.records import shipments
 from workbench.demo import DEMO_PASSWORD, EXPORTER
-from workbench.ledger import clearance as C
-from workbench.ledger import store as L
+from workbench.clearance import status as C
+from workbench.licensing import ledger as L
 
 from flows import list_naming_johor, sign_checklists
 from ui.clearance_panel import OverrideDialog
@@ -90,7 +91,7 @@ def test_clear_and_ship_through_the_window(qtbot, window, wait_ops, tmp_path) ->
 
 
 def test_override_needs_a_second_person_with_the_approver_role(qtbot, window, wait_ops):
-    from workbench.rules import store as rstore
+    from workbench.rules import determinations as rstore
 
     wb = window.wb
     sid = L.find_shipment_ref(wb.store, "SO-2026-0004")

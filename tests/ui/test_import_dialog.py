@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ui.import_dialog import ImportDialog
 from ui.ops import Ops
-from workbench import audit
+from workbench.db import audit
 
 
 def _dialog(qtbot, demo_wb):

@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
-from workbench import audit, browse, parties
+from workbench.db import audit
+from workbench.records import browse, parties
 from workbench.demo import DEMO_PASSWORD
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtTest import QAbstractItemModelTester
 
 from workbench.demo import DEMO_PASSWORD
-from workbench.rules import store as rstore
+from workbench.rules import determinations as rstore
 from workbench.rules.pack import builtin_pack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -274,7 +274,7 @@ def test_auditor_can_read_but_not_decide(qtbot, demo_wb, wait_ops):
 
 
 def test_is_informed_letter_recorded_on_the_rules_page(qtbot, window, wait_ops):
-    from workbench.rules import store as rstore
+    from workbench.rules import determinations as rstore
 
     page = window.show_page("rules")
     wait_ops(window)
@@ -297,7 +297,7 @@ def test_is_informed_letter_recorded_on_the_rules_page(qtbot, window, wait_ops):
 
 
 def test_party_rule_facts_tab_records_and_removes_a_tag(qtbot, window, wait_ops):
-    from workbench.rules import store as rstore
+    from workbench.rules import determinations as rstore
 
     page = window.show_page("parties")
     page.table.selectRow(0)

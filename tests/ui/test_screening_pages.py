@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QFileDialog
 
-from workbench import audit, parties
+from workbench.db import audit
+from workbench.records import parties
 from workbench.bootstrap import open_workbench
 from workbench.screening import download, results
 

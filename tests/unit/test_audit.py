@@ -8,10 +8,11 @@ import sqlite3
 
 import pytest
 
-from workbench import audit, items, licences, parties, shipments
+from workbench.db import audit
+from workbench.records import items, licences, parties, shipments
 from workbench.app import Workbench
 from workbench.errors import PermissionDenied, ValidationError
-from workbench.store import Store
+from workbench.db.store import Store
 from workbench.users import User
 
 OFFICER = User(2, "olivia", "officer", "Olivia Officer")

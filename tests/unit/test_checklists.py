@@ -12,13 +12,13 @@ import pytest
 
 from workbench import checklists as cl
 from workbench.bootstrap import open_workbench
-from workbench.checklists import store as cs
+from workbench.checklists import runs as cs
 from workbench.checklists.templates import (MAX_TEMPLATE_BYTES, TemplateError,
                                             load_template_bytes, template_schema)
 from workbench.errors import (AuthenticationError, ConflictError, PermissionDenied,
                               ValidationError)
-from workbench.parties import find_party
-from workbench.shipments import find_shipment
+from workbench.records.parties import find_party
+from workbench.records.shipments import find_shipment
 from workbench.users import get as get_user
 
 PW = "demo-password"
@@ -190,7 +190,7 @@ def test_ai_chip_diligence_applies_by_classification_and_destination(wb):
            if a["template_id"] == "ai-chip-diversion"]
     assert ai5 and ai5[0]["reasons"] == ["destination CN is in ADVCOMP_DEST"]
     # H20 to Germany: neither classification nor destination brings it
-    from workbench import items, shipments
+    from workbench.records import items, shipments
     h20 = items.find_item(wb.store, "H20")
     de = find_party(wb.store, "Rheinland Rechenzentrum GmbH")
     sid = shipments.save_shipment(as_user(wb, "olivia"), {
@@ -420,7 +420,7 @@ def test_add_months_clamps():
 # -- audit and export -----------------------------------------------------------------------------
 
 def test_every_write_audited_and_chain_verifies(wb, doc_file, tmp_path):
-    from workbench import audit
+    from workbench.db import audit
 
     officer, pid, run = _completed_kyc(wb, doc_file)
     n = wb.store.scalar("select count(*) from audit_event where entity = 'checklist_run'"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from workbench import licences, shipments
+from workbench.records import licences, shipments
 from workbench.app import Workbench
 from workbench.bootstrap import open_workbench
 from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
-from workbench.ledger import LedgerRefused
-from workbench.ledger import clearance as C
-from workbench.ledger import store as L
-from workbench.ledger.dashboard import attention
-from workbench.rules import store as rstore
+from workbench.licensing import LedgerRefused
+from workbench.clearance import status as C
+from workbench.licensing import ledger as L
+from workbench.clearance.attention import attention
+from workbench.rules import determinations as rstore
 from workbench.screening import results as sr
 from workbench.screening import snapshots
 from workbench.users import authenticate
@@ -322,7 +322,7 @@ def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) ->
     """Under the hypothetical CNR pack, tagging the Chinese end user of an
     H800 shipment approved_csp turns "licence required" into the exception:
     the shipment is held (determine again), in the tag's own transaction."""
-    from workbench import parties
+    from workbench.records import parties
 
     st = wb.store
     rstore.install_pack(wb, Path(__file__).parents[1] / "data" / "rules" /

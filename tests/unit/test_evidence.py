@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import evidence as ev
+from workbench.records import evidence as ev
 from workbench.app import Workbench
 from workbench.errors import NotFound, PermissionDenied
 from workbench.users import User

@@ -1,4 +1,4 @@
-"""Exports (workbench.exports): round trips, types, and that user text a
+"""Exports (workbench.spreadsheets.exports): round trips, types, and that user text a
 spreadsheet could execute is always stored as text. Each test has its own
 database under tmp_path."""
 
@@ -13,10 +13,12 @@ import subprocess
 import openpyxl
 import pytest
 
-from workbench import browse, demo, exports
+from workbench.records import browse
+from workbench import demo
+from workbench.spreadsheets import exports
 from workbench.app import Workbench
-from workbench.imports import import_file
-from workbench.parties import find_party, get_party, save_party
+from workbench.spreadsheets.imports import import_file
+from workbench.records.parties import find_party, get_party, save_party
 
 EVIL = ["=1+1", "+2+3", "-4+5", "@SUM(1,2)", "=HYPERLINK(\"http://evil\",\"x\")"]
 

@@ -1,4 +1,4 @@
-"""Import of parties, items and shipments from CSV/XLSX (workbench.imports).
+"""Import of parties, items and shipments from CSV/XLSX (workbench.spreadsheets.imports).
 
 Each test opens its own database under tmp_path (tests run in parallel).
 Fixture files live in tests/data/import/ (make_fixtures.py writes them).
@@ -13,13 +13,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from workbench import audit, imports
+from workbench.db import audit
+from workbench.spreadsheets import imports
 from workbench.app import Workbench
 from workbench.errors import PermissionDenied
-from workbench.imports import Cancelled, HeaderError, import_file
-from workbench.items import save_item
-from workbench.parties import find_party, get_party, save_party
-from workbench.tables import TableError, open_table
+from workbench.spreadsheets.imports import Cancelled, HeaderError, import_file
+from workbench.records.items import save_item
+from workbench.records.parties import find_party, get_party, save_party
+from workbench.spreadsheets.reading import TableError, open_table
 from workbench.users import User
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "import"
@@ -335,7 +336,7 @@ def test_shipment_rows_sharing_a_reference_form_one_shipment(wb, tmp_path):
                    ["SO-1", "", "", "L20", "2", "7000.5", ""]])
     rep = import_file(wb, "shipments", f)
     assert rep.ok and rep.created == 2, rep.errors
-    from workbench.shipments import find_shipment, get_shipment
+    from workbench.records.shipments import find_shipment, get_shipment
     s = get_shipment(wb.store, find_shipment(wb.store, "SO-1"))
     assert s["destination"] == "SG" and len(s["lines"]) == 2
     assert [ln["unit_value_minor"] for ln in s["lines"]] == [1200000, 700050]
@@ -380,7 +381,7 @@ def test_party_template_imports(wb, tmp_path):
 def test_docs_are_up_to_date():
     doc = Path(__file__).resolve().parents[2] / "docs" / "import-columns.md"
     assert doc.read_text(encoding="utf-8") == imports.columns_markdown(), (
-        "docs/import-columns.md is stale: run python -m workbench.imports --write-docs")
+        "docs/import-columns.md is stale: run python -m workbench.spreadsheets.imports --write-docs")
 
 
 # -- transaction, audit, cancel, roles ------------------------------------------

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from workbench import audit, licences, shipments
+from workbench.db import audit
+from workbench.records import licences, shipments
 from workbench.app import Workbench
 from workbench.bootstrap import open_workbench
 from workbench.errors import PermissionDenied
-from workbench.ledger import LedgerRefused
-from workbench.ledger import store as L
+from workbench.licensing import LedgerRefused
+from workbench.licensing import ledger as L
 from workbench.users import authenticate
 
 PW = "demo-password"

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from stdnum.cn import uscc
 
-from workbench import audit, browse, items, licences, parties, shipments
+from workbench.db import audit
+from workbench.records import browse, items, licences, parties, shipments
 from workbench.app import Workbench
 from workbench.demo import ITEMS, LICENCES, PARTIES, SHIPMENTS, load_demo
 from workbench.errors import ConflictError, ValidationError
-from workbench.store import Store
+from workbench.db.store import Store
 from workbench.users import User
-from workbench.values import parse_country, parse_money
+from workbench.records.values import parse_country, parse_money
 
 OFFICER = User(2, "olivia", "officer", "Olivia Officer")
 

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from workbench import evidence, shipments
+from workbench.records import evidence, shipments
 from workbench.bootstrap import open_workbench
-from workbench.checklists import store as cstore
+from workbench.checklists import runs as cstore
 from workbench.packets import build_packet
 from workbench.packets.model import Section, canonical_value, _cols
 from workbench.packets.xlsx import verify_xlsx, write_xlsx
@@ -22,7 +22,7 @@ MARKUP = "<b>not bold</b> & <i>no</i> " + "x" * 300
 def wb(tmp_path_factory):
     """Demo database with a classification, determination, checklist run,
     evidence and hostile user text on SO-2026-0010."""
-    from workbench.rules import store as rstore
+    from workbench.rules import determinations as rstore
 
     path = tmp_path_factory.mktemp("pk") / "demo.db"
     w = open_workbench(path, demo=True)
@@ -67,7 +67,7 @@ def test_sections_and_manifest(wb):
 
 
 def test_scope_by_party_and_dates(wb):
-    from workbench.parties import find_party
+    from workbench.records.parties import find_party
 
     pid = find_party(wb.store, "Dawning Information Industry Co., Ltd.")
     p = build_packet(wb.store, party_id=pid)
@@ -126,7 +126,7 @@ def test_rich_text_escapes_markup_and_picks_fonts_by_script():
 def test_pdf_renders_every_script_with_embedded_fonts(wb, tmp_path):
     import subprocess
 
-    from workbench import parties
+    from workbench.records import parties
     from workbench.packets.pdf import build_pdf
 
     if not shutil.which("pdftotext") or not shutil.which("pdffonts"):

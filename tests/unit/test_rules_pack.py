@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workbench.cli import cli
+from workbench.cli.main import cli
 from workbench.rules.classify import compute_metrics
 from workbench.rules.expr import ExprError, compile_expr
 from workbench.rules.pack import PackError, builtin_pack, builtin_pack_dir, load_pack, seal_pack

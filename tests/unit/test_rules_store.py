@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import items, parties, shipments
+from workbench.records import items, parties, shipments
 from workbench.app import Workbench
 from workbench.errors import ValidationError
-from workbench.rules import store as rstore
+from workbench.rules import determinations as rstore
 from workbench.rules.pack import builtin_pack, load_pack
 
 TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.08.0-test"
@@ -204,7 +204,7 @@ def test_party_tags_and_letters(wb: Workbench) -> None:
 def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> None:
     """The hold happens inside install_pack, so no caller (CLI, Rules page)
     can forget it; shipped shipments are never touched."""
-    from workbench.ledger import clearance
+    from workbench.clearance import status as clearance
 
     ids = _world(wb)
     sids = _shipments(wb, ids)

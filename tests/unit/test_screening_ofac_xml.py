@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import audit
+from workbench.db import audit
 from workbench.bootstrap import open_workbench
 from workbench.screening import lists as L
 from workbench.screening import snapshots as S

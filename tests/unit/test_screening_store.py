@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import audit, parties, shipments
+from workbench.db import audit
+from workbench.records import parties, shipments
 from workbench.bootstrap import open_workbench
 from workbench.errors import ValidationError
 from workbench.screening import results as R
@@ -180,7 +181,7 @@ def test_no_snapshot_gives_a_clear_message(tmp_path: Path) -> None:
     w = open_workbench(tmp_path / "empty.db")
     w.create_user("boss", "owner-password", "admin")
     w.login("boss", "owner-password")
-    from workbench.parties import save_party
+    from workbench.records.parties import save_party
 
     pid = save_party(w, {"legal_name": "Acme", "kind": "company"}).id
     with pytest.raises(ValidationError, match="no list snapshot"):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import browse, settings
+from workbench.records import browse
+from workbench import settings
 from workbench.app import Workbench
 from workbench.errors import ValidationError
 from workbench.packets.model import _exporter
@@ -60,7 +61,7 @@ def test_unknown_setting_and_auditor_are_refused(wb: Workbench) -> None:
 
 
 def test_browse_ids_filter_takes_any_number_of_ids(wb: Workbench) -> None:
-    from workbench import items
+    from workbench.records import items
 
     made = [items.save_item(wb, {"model": f"GPU-{i}", "manufacturer": "X"}).id
             for i in range(5)]

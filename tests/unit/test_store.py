@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import audit, schema
+from workbench.db import audit, migrations as schema
 from workbench.app import Workbench
 from workbench.errors import NewerDatabaseError, StoreError
-from workbench.store import BUSY_TIMEOUT_MS, Store
+from workbench.db.store import BUSY_TIMEOUT_MS, Store
 from workbench.users import User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -325,7 +325,7 @@ def test_store_migrates_fixture_forward(tmp_path):
         old_head = old.head
         wb = Workbench(s)
         wb.login("owner", "fixture-password")
-        from workbench import parties
+        from workbench.records import parties
         ch = parties.save_party(wb, {"legal_name": "After Migration Ltd",
                                      "addresses": [{"country": "SG"}]})
         ev = s.one("select * from audit_event order by seq desc limit 1")
@@ -341,9 +341,9 @@ def test_store_migrates_fixture_forward(tmp_path):
 
 FAILING_MIGRATION = textwrap.dedent("""
     import sys
-    from workbench import schema
+    from workbench.db import migrations as schema
     from workbench.errors import StoreError
-    from workbench.store import Store
+    from workbench.db.store import Store
 
     @schema.migrations(name="9000_test_fails_half_way")
     def _bad(db):
@@ -402,7 +402,7 @@ def test_another_programs_sqlite_file_is_refused_untouched(tmp_path) -> None:
     import sqlite3
 
     from workbench.errors import StoreError
-    from workbench.store import Store
+    from workbench.db.store import Store
 
     p = tmp_path / "other.db"
     c = sqlite3.connect(p)
@@ -417,7 +417,7 @@ def test_another_programs_sqlite_file_is_refused_untouched(tmp_path) -> None:
 
 
 def test_backup_sweeps_leftovers_of_a_killed_backup(tmp_path) -> None:
-    from workbench.store import Store
+    from workbench.db.store import Store
 
     s = Store(tmp_path / "wb.db")
     dest = tmp_path / "copy.db"

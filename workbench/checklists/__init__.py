@@ -9,10 +9,29 @@
 Pure Python, no Qt.
 """
 
-from .store import (RunLocked, add_template, answer, applicable, due_for_reverification,
-                    export_run, get_run, get_template, list_runs, list_templates, reject,
-                    revise_run, set_validity_months, signoff, start_run)
-from .templates import Template, TemplateError, builtin_templates, load_template_file
+from workbench.checklists.runs import (
+    RunLocked,
+    add_template,
+    answer,
+    applicable,
+    due_for_reverification,
+    export_run,
+    get_run,
+    get_template,
+    list_runs,
+    list_templates,
+    reject,
+    revise_run,
+    set_validity_months,
+    signoff,
+    start_run,
+)
+from workbench.checklists.templates import (
+    Template,
+    TemplateError,
+    builtin_templates,
+    load_template_file,
+)
 
 __all__ = ["RunLocked", "Template", "TemplateError", "add_template", "answer", "applicable",
            "builtin_templates", "due_for_reverification", "export_run", "get_run",

@@ -43,8 +43,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import WorkbenchError
-from ..rules.pack import resources_root
+from workbench.errors import WorkbenchError
+from workbench.rules.pack import resources_root
 
 MAX_TEMPLATE_BYTES = 256_000
 MAX_YAML_NODES = 20_000

@@ -6,6 +6,6 @@ Pure core (no Qt): :mod:`.model` gathers the sections, :mod:`.xlsx` and
 :mod:`.verify` checks a received packet.
 """
 
-from .model import LEDGER_STUB, Packet, PacketError, Section, build_packet  # noqa: F401
-from .export import ExportResult, export_packet  # noqa: F401,E402
-from .verify import Report, verify_file  # noqa: F401,E402
+from workbench.packets.model import LEDGER_STUB, Packet, PacketError, Section, build_packet  # noqa: F401
+from workbench.packets.export import ExportResult, export_packet  # noqa: F401,E402
+from workbench.packets.verify import Report, verify_file  # noqa: F401,E402

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .model import NAME_NOT_SET, Packet, PacketError, build_packet, manifest_sha256
+from workbench.packets.model import (
+    NAME_NOT_SET,
+    Packet,
+    PacketError,
+    build_packet,
+    manifest_sha256,
+)
 
 
 @dataclass
@@ -39,8 +45,8 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
     export and nothing is kept.
     Threading: any thread.
     """
-    from .. import evidence as ev
-    from .signing import KEY_FILE, key_dir_for
+    from workbench.records import evidence as ev
+    from workbench.packets.signing import KEY_FILE, key_dir_for
 
     def step(n: int) -> None:
         if progress is not None:
@@ -61,8 +67,8 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
     try:
         step(1)
         if pdf:
-            from .pdf import build_pdf
-            from .signing import attach_and_sign, ensure_key, packet_attachments
+            from workbench.packets.pdf import build_pdf
+            from workbench.packets.signing import attach_and_sign, ensure_key, packet_attachments
 
             key = ensure_key(kdir, packet.exporter)
             res.key_created, res.cert_fingerprint = key.created, key.fingerprint()
@@ -79,7 +85,7 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
             made.append(res.pdf)
         step(3)
         if xlsx:
-            from .xlsx import write_xlsx
+            from workbench.packets.xlsx import write_xlsx
 
             res.xlsx = write_xlsx(packet, xlsx, manifest)
             made += [res.xlsx, res.xlsx.with_name(res.xlsx.name + ".sha256")]
@@ -108,8 +114,8 @@ def record_export(wb: Any, res: ExportResult) -> int:
     effects: one transaction with one audit event. Returns its sequence
     number.
     """
-    from .. import audit
-    from .xlsx import file_sha256
+    from workbench.db import audit
+    from workbench.packets.xlsx import file_sha256
 
     p = res.packet
     files = {kind: {"file": path.name, "sha256": file_sha256(path)}

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from .. import __version__, audit
-from ..errors import NotFound, WorkbenchError
-from ..store import Store
-from ..values import country_name, detect_script, money_to_major
+from workbench import __version__
+from workbench.db import audit
+from workbench.errors import NotFound, WorkbenchError
+from workbench.db.store import Store
+from workbench.records.values import country_name, detect_script, money_to_major
 
 MANIFEST_FORMAT = "ecw-packet-manifest/1"
 COLUMN_TYPES = ("text", "int", "float", "money", "date", "datetime")
@@ -194,7 +195,7 @@ def _exporter(store: Store) -> str:
     environment variable cannot rename the organisation on a packet."""
     import os
 
-    from .. import settings
+    from workbench import settings
 
     name = settings.get(store, settings.EXPORTER_NAME)
     return name or os.environ.get("WORKBENCH_EXPORTER", "").strip() or NAME_NOT_SET
@@ -203,7 +204,7 @@ def _exporter(store: Store) -> str:
 def _ledger_api() -> Any:
     """The ledger's read function if that module provides it, else None."""
     try:
-        from ..ledger import store as lstore
+        from workbench.licensing import ledger as lstore
     except Exception:
         return None
     return getattr(lstore, "drawdowns", None)
@@ -222,7 +223,7 @@ def build_packet(store: Store, *, shipment_refs: Iterable[str] = (),
     chain, which streams the whole trail). Raises PacketError for an empty
     scope, NotFound for an unknown reference.
     """
-    from .. import shipments as shp
+    from workbench.records import shipments as shp
 
     ids: list[int] = []
     for ref in shipment_refs:
@@ -261,8 +262,8 @@ def build_packet(store: Store, *, shipment_refs: Iterable[str] = (),
 
 def _gather(store: Store, ship_ids: list[int], *, generated_by: str,
             scope: dict[str, Any], exporter: str | None = None) -> Packet:
-    from .. import items as items_mod, parties as parties_mod, shipments as shp
-    from ..screening import results as sres
+    from workbench.records import items as items_mod, parties as parties_mod, shipments as shp
+    from workbench.screening import results as sres
 
     ships = [shp.get_shipment(store, sid) for sid in ship_ids]
     scope["shipments"] = [s["reference"] for s in ships]
@@ -363,7 +364,7 @@ def _gather(store: Store, ship_ids: list[int], *, generated_by: str,
         note="" if hrows else "No hits and no possible fronts in the latest screening."))
 
     # Classification working ---------------------------------------------------------------
-    from ..rules import store as rstore
+    from workbench.rules import determinations as rstore
 
     crows = []
     for iid in item_ids:
@@ -425,7 +426,7 @@ def _gather(store: Store, ship_ids: list[int], *, generated_by: str,
             note="" if lrows2 else "No licence drawdown recorded for these shipments."))
 
     # Checklists with sign-offs ------------------------------------------------------------
-    from ..checklists import store as cstore
+    from workbench.checklists import runs as cstore
 
     runs = []
     for s in ships:

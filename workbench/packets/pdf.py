@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from xml.sax.saxutils import escape
 
-from .model import Packet, Section, manifest_sha256
+from workbench.packets.model import Packet, Section, manifest_sha256
 
 FONT = "ECW-Sans"
 FONT_BOLD = "ECW-Sans-Bold"
@@ -47,7 +47,7 @@ _MAX_CELL = 1500  # characters per table cell; the rest is in the workbook / pac
 
 
 def fonts_dir() -> Path:
-    from ..rules.pack import resources_root
+    from workbench.rules.pack import resources_root
 
     return resources_root() / "fonts"
 

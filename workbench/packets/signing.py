@@ -138,7 +138,7 @@ def attach_and_sign(pdf: bytes, out: str | os.PathLike[str], key: OrgKey, *,
     signer = signers.SimpleSigner.load(str(key.key_path), str(key.cert_path),
                                        key_passphrase=_passphrase())
     if signer is None:
-        from ..errors import WorkbenchError
+        from workbench.errors import WorkbenchError
 
         raise WorkbenchError(f"cannot load the signing key {key.key_path}: wrong or missing "
                              f"passphrase (${PASSPHRASE_ENV})?")
@@ -163,7 +163,7 @@ def packet_attachments(packet: Any, manifest: dict[str, Any],
                        evidence_bytes: dict[int, bytes]) -> list[tuple[str, bytes, str, str]]:
     """manifest.json, packet.json (every section's canonical content) and
     the evidence files, named ``evidence-<id>-<name>``."""
-    from ..audit import canonical_json
+    from workbench.db.audit import canonical_json
 
     out = [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1,
                                         sort_keys=True).encode("utf-8"),
@@ -176,7 +176,7 @@ def packet_attachments(packet: Any, manifest: dict[str, Any],
         if data is None:
             continue
         if hashlib.sha256(data).hexdigest() != e["sha256"]:
-            from ..errors import WorkbenchError
+            from workbench.errors import WorkbenchError
 
             raise WorkbenchError(f"evidence {e['id']} ({e['name']}) no longer matches its "
                                  f"recorded SHA-256; the packet is not written")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import manifest_sha256, sha256_json
+from workbench.packets.model import manifest_sha256, sha256_json
 
 
 @dataclass
@@ -44,7 +44,7 @@ def verify_file(path: str | os.PathLike[str], *,
     certificate is reported by fingerprint for the auditor to compare)."""
     p = Path(path)
     if p.suffix.lower() == ".xlsx":
-        from .xlsx import verify_xlsx
+        from workbench.packets.xlsx import verify_xlsx
 
         r = Report(str(p), "xlsx")
         r.problems = verify_xlsx(p)

@@ -1,6 +1,6 @@
 """The packet as an Excel workbook, and checking one.
 
-One sheet per section (via :func:`workbench.exports.write_sheets`, which owns
+One sheet per section (via :func:`workbench.spreadsheets.exports.write_sheets`, which owns
 the safe-cell rules: text is always a string cell, formula-looking text gets
 the quote prefix, frozen header, autofilter, widths, real types), each with a
 final "Row SHA-256" column so :func:`verify_xlsx` can name the row that was
@@ -16,8 +16,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..exports import Sheet, write_sheets
-from .model import Column, Packet, canonical_row, manifest_sha256, row_sha256, sha256_json
+from workbench.spreadsheets.exports import Sheet, write_sheets
+from workbench.packets.model import (
+    Column,
+    Packet,
+    canonical_row,
+    manifest_sha256,
+    row_sha256,
+    sha256_json,
+)
 
 ROW_HASH = "Row SHA-256"
 MANIFEST_SHEET = "Manifest"

@@ -12,8 +12,8 @@ determinations.
 Pure Python, no Qt.
 """
 
-from .engine import OUTCOMES, TxnError, determine
-from .pack import Pack, PackError, builtin_pack, load_pack
+from workbench.rules.engine import OUTCOMES, TxnError, determine
+from workbench.rules.pack import Pack, PackError, builtin_pack, load_pack
 
 __all__ = ["OUTCOMES", "Pack", "PackError", "TxnError", "builtin_pack", "determine",
            "load_pack"]

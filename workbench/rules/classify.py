@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .expr import UNKNOWN, Env, evaluate
-from .pack import Pack
+from workbench.rules.expr import UNKNOWN, Env, evaluate
+from workbench.rules.pack import Pack
 
 _ADV = re.compile(r"^(3A090|4A090)\.([abc])", re.I)
 

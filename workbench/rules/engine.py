@@ -19,11 +19,11 @@ from typing import Any
 
 import jsonschema
 
-from ..errors import WorkbenchError
-from . import schemas
-from .classify import calc_values, classify
-from .expr import UNKNOWN, Env, evaluate
-from .pack import Pack
+from workbench.errors import WorkbenchError
+from workbench.rules import schemas
+from workbench.rules.classify import calc_values, classify
+from workbench.rules.expr import UNKNOWN, Env, evaluate
+from workbench.rules.pack import Pack
 
 ENGINE_VERSION = "1"
 OUTCOMES = ("no_license_required", "license_exception", "needs_review",

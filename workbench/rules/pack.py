@@ -31,9 +31,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from ..errors import WorkbenchError
-from . import schemas
-from .expr import ExprError, Node, compile_expr
+from workbench.errors import WorkbenchError
+from workbench.rules import schemas
+from workbench.rules.expr import ExprError, Node, compile_expr
 
 MAX_FILE_BYTES = 1_000_000
 MAX_PACK_BYTES = 8_000_000

@@ -15,13 +15,13 @@ from typing import Any, Callable
 
 from workbench.app import Workbench
 from workbench.errors import ValidationError, FieldError
-from workbench.store import utc_now
-from workbench.tables import TableError, normalise_header, open_table, sha256_file
+from workbench.db.store import utc_now
+from workbench.spreadsheets.reading import TableError, normalise_header, open_table, sha256_file
 
-from .lists import Cancelled, is_cancelled
-from .matcher import DEFAULT_THRESHOLD
-from .results import hit_json, _snapshot_by_entry, names_hash
-from .snapshots import IndexCache, provenance
+from workbench.screening.lists import Cancelled, is_cancelled
+from workbench.screening.matcher import DEFAULT_THRESHOLD
+from workbench.screening.results import hit_json, _snapshot_by_entry, names_hash
+from workbench.screening.snapshots import IndexCache, provenance
 
 
 def screen_file(wb: Workbench, path: str | Path, *, threshold: float | None = None,

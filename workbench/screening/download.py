@@ -21,10 +21,10 @@ from typing import Any, Callable
 from workbench import __version__
 from workbench.app import Change, Workbench
 from workbench.errors import WorkbenchError
-from workbench.store import Store
+from workbench.db.store import Store
 
-from .lists import MAX_FILE_BYTES, Cancelled, is_cancelled
-from .snapshots import import_list
+from workbench.screening.lists import MAX_FILE_BYTES, Cancelled, is_cancelled
+from workbench.screening.snapshots import import_list
 
 DEFAULT_CSL_URL = ("https://data.trade.gov/downloadable_consolidated_screening_list/"
                    "v1/consolidated.csv")

@@ -15,11 +15,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from workbench import parties as _parties
-from workbench.store import Store
+from workbench.records import parties as _parties
+from workbench.db.store import Store
 
-from .matcher import MatchIndex
-from .snapshots import IndexCache
+from workbench.screening.matcher import MatchIndex
+from workbench.screening.snapshots import IndexCache
 
 #: Aggregated ownership from which a party counts as owned by listed parties.
 OWNERSHIP_THRESHOLD = 50.0

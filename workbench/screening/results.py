@@ -18,15 +18,21 @@ import json
 from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
-from workbench import parties as _parties
+from workbench.records import parties as _parties
 from workbench.app import Change, Workbench
 from workbench.errors import FieldError, NotFound, ValidationError
-from workbench.schema import migration
-from workbench.store import Store, utc_now
+from workbench.db.migrations import migration
+from workbench.db.store import Store, utc_now
 
-from .lists import ListEntry, is_cancelled, Cancelled
-from .matcher import DEFAULT_THRESHOLD, Hit, MatchIndex
-from .snapshots import IndexCache, current_snapshots, diff_snapshots, load_entries, provenance
+from workbench.screening.lists import ListEntry, is_cancelled, Cancelled
+from workbench.screening.matcher import DEFAULT_THRESHOLD, Hit, MatchIndex
+from workbench.screening.snapshots import (
+    IndexCache,
+    current_snapshots,
+    diff_snapshots,
+    load_entries,
+    provenance,
+)
 
 DECISIONS = ("true_match", "false_positive", "escalate")
 DECISION_LABELS = {"true_match": "True match", "false_positive": "False positive",
@@ -277,7 +283,7 @@ def screen_parties(wb: Workbench, party_ids: Sequence[int], *, scope: str = "par
         raise ValidationError(FieldError(
             "lists", "no list snapshot has been imported yet; import a list file first "
                      "(Lists page, or `workbench lists import FILE`)"))
-    from .fronts import front_flags, listed_party_ids
+    from workbench.screening.fronts import front_flags, listed_party_ids
 
     full_index = fronts_index or IndexCache.get(wb.store)[0]
     results = []
@@ -447,7 +453,7 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     statistics so scores are identical); hits on removed entries are
     reported as gone. Side effects: one transaction holding the recorded
     run (scope 'rescreen') and the automatic hold of every open shipment it
-    affects (:func:`workbench.ledger.clearance.on_new_snapshot`). Returns the
+    affects (:func:`workbench.clearance.status.on_new_snapshot`). Returns the
     run plus ``new_hits``, ``gone``, ``affected_shipments`` and ``held``.
     """
     store = wb.store
@@ -479,7 +485,7 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
             f" where h.entry_id in ({marks}) and h.run_id = (select max(run_id) from"
             f" screening_party_run r where r.party_id = h.party_id)", removed)]
     pids = [r[0] for r in store.all("select id from party order by id")]
-    from ..ledger import clearance
+    from workbench.clearance import status as clearance
 
     # The re-screen and the holds it causes commit together: no moment in
     # which a cleared shipment with a new hit could be shipped.

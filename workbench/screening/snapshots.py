@@ -23,11 +23,18 @@ from typing import Any, Callable
 
 from workbench.app import Change, Workbench
 from workbench.errors import WorkbenchError
-from workbench.schema import migration
-from workbench.store import Store, utc_now
+from workbench.db.migrations import migration
+from workbench.db.store import Store, utc_now
 
-from .lists import Address, ListEntry, ParsedList, is_cancelled, Cancelled, parse_file
-from .matcher import MatchIndex
+from workbench.screening.lists import (
+    Address,
+    ListEntry,
+    ParsedList,
+    is_cancelled,
+    Cancelled,
+    parse_file,
+)
+from workbench.screening.matcher import MatchIndex
 
 #: The "source" a format feeds: a new snapshot supersedes the previous
 #: snapshot of the same source only.

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from .errors import StoreError
+from workbench.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -61,7 +61,7 @@ class Store:
         self._conns_lock = threading.Lock()
         self.backup_before_migration: Path | None = None
         if migrate and self.path.exists():
-            from .schema import refuse_newer
+            from workbench.db.migrations import refuse_newer
 
             # Before our own connection switches the file to WAL: a refused
             # file is left byte-for-byte as it was.
@@ -73,7 +73,7 @@ class Store:
             self.close()
             raise StoreError(f"{self.path}: not a workbench database ({e})") from e
         if migrate:
-            from .schema import migrate as _migrate
+            from workbench.db.migrations import migrate as _migrate
 
             try:
                 _migrate(self)

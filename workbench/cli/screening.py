@@ -12,7 +12,7 @@ from workbench.errors import WorkbenchError
 
 def register(cli: click.Group) -> None:
     """Add the screening commands to the main `workbench` group."""
-    from workbench.cli import Ctx, pass_ctx, progress_bar
+    from workbench.cli.main import Ctx, pass_ctx, progress_bar
 
     @cli.group("lists")
     def lists_group() -> None:
@@ -29,8 +29,8 @@ def register(cli: click.Group) -> None:
         """Import a list file (or, for OFAC, the folder holding sdn.csv, cons_prim.csv,
         sdn.xml or consolidated.xml) as a new snapshot, then re-screen every party
         against what changed."""
-        from .results import rescreen_after_import
-        from .snapshots import import_list
+        from workbench.screening.results import rescreen_after_import
+        from workbench.screening.snapshots import import_list
 
         if path.is_dir():
             # the CSV set first: a folder holding both formats imports as before
@@ -84,8 +84,8 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def lists_download(c: Ctx, url: str | None, save_url: bool) -> None:
         """Download the latest Consolidated Screening List and import it."""
-        from .download import download_latest, set_csl_url
-        from .results import rescreen_after_import
+        from workbench.screening.download import download_latest, set_csl_url
+        from workbench.screening.results import rescreen_after_import
 
         wb = c.signed_in()
         if url and save_url:
@@ -110,7 +110,7 @@ def register(cli: click.Group) -> None:
         """Snapshots with their counts per list."""
         import json
 
-        from .snapshots import current_snapshots, list_snapshots
+        from workbench.screening.snapshots import current_snapshots, list_snapshots
 
         store = c.workbench().store
         snaps = list_snapshots(store) if show_all else current_snapshots(store)
@@ -139,7 +139,7 @@ def register(cli: click.Group) -> None:
                    shipment_ref: str | None, all_parties: bool, file: Path | None,
                    out: Path | None, threshold: float | None) -> None:
         """Screen a name, a party, a shipment, every party, or a file of names."""
-        from . import results as R
+        from workbench.screening import results as R
 
         chosen = sum(bool(x) for x in (name, party_id, shipment_ref, all_parties, file))
         if chosen != 1:
@@ -151,7 +151,7 @@ def register(cli: click.Group) -> None:
             data = {"snapshots": res["snapshots"],
                     "results": [{"id": 1, "query": name, "country": country, "hits": res["hits"]}]}
         elif file:
-            from .batch import result_rows, screen_file
+            from workbench.screening.batch import result_rows, screen_file
 
             wb = c.workbench()
             if wb.store.scalar("select count(*) from user"):
@@ -165,7 +165,7 @@ def register(cli: click.Group) -> None:
             finally:
                 finish()
             if out:
-                from workbench.exports import Sheet, write_sheets
+                from workbench.spreadsheets.exports import Sheet, write_sheets
 
                 headers, rows = result_rows(data)
                 write_sheets(out, [Sheet("Screening", headers, rows)])
@@ -175,7 +175,7 @@ def register(cli: click.Group) -> None:
                 raw = R.screen_parties(wb, [party_id], scope="party", subject=str(party_id),
                                        threshold=threshold)
             elif shipment_ref:
-                from workbench.shipments import find_shipment
+                from workbench.records.shipments import find_shipment
 
                 sid = find_shipment(wb.store, shipment_ref)
                 if sid is None:
@@ -228,7 +228,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def rescreen_cmd(c: Ctx) -> None:
         """Re-screen every party against the current snapshots."""
-        from . import results as R
+        from workbench.screening import results as R
 
         wb = c.signed_in()
         cb, finish = progress_bar("Re-screening")
@@ -247,9 +247,9 @@ def register(cli: click.Group) -> None:
     def fronts_cmd(c: Ctx) -> None:
         """Parties that share contact details with a list entry or are owned 50%+
         (aggregated, through chains) by listed parties."""
-        from workbench.parties import get_party
+        from workbench.records.parties import get_party
 
-        from .fronts import all_front_flags
+        from workbench.screening.fronts import all_front_flags
 
         store = c.workbench().store
         flags = all_front_flags(store)
@@ -263,7 +263,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def hits_cmd(c: Ctx) -> None:
         """Hits that need a decision (from each party's latest screening)."""
-        from .results import open_hits
+        from workbench.screening.results import open_hits
 
         rows = open_hits(c.workbench().store)
         keep = ("id", "party_id", "legal_name", "entry_id", "list_code", "list_name",
@@ -286,7 +286,7 @@ def register(cli: click.Group) -> None:
     def decide_cmd(c: Ctx, hit_id: int, decision: str, reason: str, expires_on: str | None,
                    shipment_only: bool) -> None:
         """Record a decision on a hit."""
-        from .results import decide
+        from workbench.screening.results import decide
 
         ch = decide(c.signed_in(), hit_id, decision, reason, expires_on=expires_on,
                     shipment_only=shipment_only)

@@ -17,12 +17,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .app import Change, Workbench
-from .errors import NotFound
-from .records import check_parties_exist, check_version, party_roles, write_row
-from .store import Store, utc_now
-from .values import (Checker, blank, format_money, parse_country, parse_currency,
-                     parse_date, parse_int, parse_money, text)
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound
+from workbench.records.rows import check_parties_exist, check_version, party_roles, write_row
+from workbench.db.store import Store, utc_now
+from workbench.records.values import (
+    Checker,
+    blank,
+    format_money,
+    parse_country,
+    parse_currency,
+    parse_date,
+    parse_int,
+    parse_money,
+    text,
+)
 
 STATUSES = ("draft", "in_review", "cleared", "on_hold", "blocked", "shipped",
             "cancelled")
@@ -115,10 +124,10 @@ def save_shipment(wb: Workbench, data: dict[str, Any]) -> Change:
         sid = rec["id"]
         before = get_shipment(store, sid) if sid is not None else None
         check_version(before, rec, f"shipment {before['reference']}" if before else "")
-        # Status moves belong to clearance (workbench.ledger.clearance): an
+        # Status moves belong to clearance (workbench.clearance.status): an
         # edit may only keep the status (or swap draft/in review); the check
         # runs inside this transaction so it sees the status as it is now.
-        from .ledger.clearance import check_save_status
+        from workbench.clearance.status import check_save_status
 
         if before is not None and blank(data.get("status")):
             rec["status"] = before["status"]  # no status given: keep the current one

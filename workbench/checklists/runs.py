@@ -38,16 +38,28 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from .. import evidence as ev
-from .. import users
-from ..app import Change, Workbench
-from ..errors import (ConflictError, FieldError, NotFound, PermissionDenied,
-                      ValidationError, WorkbenchError)
-from ..schema import migration
-from ..store import Store, utc_now
-from ..values import parse_date, text
-from .templates import (Template, TemplateError, builtin_templates, canonical,
-                        load_template_file, template_from_json)
+from workbench.records import evidence as ev
+from workbench import users
+from workbench.app import Change, Workbench
+from workbench.errors import (
+    ConflictError,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    WorkbenchError,
+)
+from workbench.db.migrations import migration
+from workbench.db.store import Store, utc_now
+from workbench.records.values import parse_date, text
+from workbench.checklists.templates import (
+    Template,
+    TemplateError,
+    builtin_templates,
+    canonical,
+    load_template_file,
+    template_from_json,
+)
 
 STATUSES = ("in_progress", "awaiting_approval", "completed")
 STATUS_LABELS = {"in_progress": "In progress", "awaiting_approval": "Waiting for approval",
@@ -298,8 +310,8 @@ def valid_run(store: Store, template_id: str, party_id: int,
 
 def _eccns_of_shipment(store: Store, shipment: dict[str, Any], date: str, pack: Any
                        ) -> list[tuple[str, str]]:
-    from .. import items as items_mod
-    from ..rules.store import classify_item
+    from workbench.records import items as items_mod
+    from workbench.rules.determinations import classify_item
 
     out = []
     for ln in shipment["lines"]:
@@ -390,9 +402,9 @@ def applicable(store: Store, *, party_id: int | None = None, shipment_id: int | 
     {template_id, title, scope, party_id | shipment_id, label, reasons,
     open_run, valid_run}.
     """
-    from .. import parties as parties_mod
-    from .. import shipments as shipments_mod
-    from ..rules.store import active_pack
+    from workbench.records import parties as parties_mod
+    from workbench.records import shipments as shipments_mod
+    from workbench.rules.determinations import active_pack
 
     if (party_id is None) == (shipment_id is None):
         raise ValueError("give a party or a shipment")
@@ -922,7 +934,7 @@ def due_for_reverification(store: Store, today: str | _dt.date, *,
 # -- export --------------------------------------------------------------------------------
 
 def run_sheets(run: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
-    """A run as sheets for :func:`workbench.exports.write_sheets` (answers
+    """A run as sheets for :func:`workbench.spreadsheets.exports.write_sheets` (answers
     first, so a CSV export holds them). Pure."""
     tgt = f"{run['target']['kind']} {run['target']['label']}"
     answers = []
@@ -968,7 +980,7 @@ def export_run(store: Store, run_id: int, path: str | os.PathLike[str]) -> Path:
     Side effects: writes `path` atomically (temp file + rename). Read-only
     on the database.
     """
-    from ..exports import write_sheets
+    from workbench.spreadsheets.exports import write_sheets
 
     p = Path(path)
     run = get_run(store, run_id)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from ..store import Store
-from . import store as ledger
+from workbench.db.store import Store
+from workbench.licensing import ledger
 
 NOT_AVAILABLE = "not available"
 
@@ -36,7 +36,7 @@ def attention(store: Store, today: str | _dt.date | None = None, *,
     day = (today.isoformat() if isinstance(today, _dt.date)
            else (today or ledger.today()))[:10]
     out: dict[str, Any] = {"today": day}
-    from ..screening.results import open_hits
+    from workbench.screening.results import open_hits
 
     hits = open_hits(store)
     out["open_hits"] = _tile([h["id"] for h in hits], "Open screening hits",
@@ -49,7 +49,7 @@ def attention(store: Store, today: str | _dt.date | None = None, *,
         out[st] = _tile([r["id"] for r in rows], label,
                         reasons={r["id"]: r["reason"] or "" for r in rows})
     try:
-        from ..checklists import due_for_reverification, list_runs
+        from workbench.checklists import due_for_reverification, list_runs
 
         waiting = list_runs(store, status="awaiting_approval")
         out["checklists_awaiting_approval"] = _tile([r["id"] for r in waiting],

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .app import Change, Workbench
-from .errors import NotFound, WorkbenchError
-from .schema import migration
-from .store import Store, utc_now
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound, WorkbenchError
+from workbench.db.migrations import migration
+from workbench.db.store import Store, utc_now
 
 MAX_EVIDENCE_BYTES = 25 * 1024 * 1024
 MAX_NAME = 255

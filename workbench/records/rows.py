@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Sequence
 
-from .errors import ConflictError
-from .values import Checker, blank
+from workbench.errors import ConflictError
+from workbench.records.values import Checker, blank
 
 
 def check_version(before: dict[str, Any] | None, rec: dict[str, Any], label: str) -> None:

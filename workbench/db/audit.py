@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .store import Store, utc_now
+from workbench.db.store import Store, utc_now
 
 GENESIS = "0" * 64
 

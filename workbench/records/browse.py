@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store import Store
+from workbench.db.store import Store
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from workbench.errors import NotFound, WorkbenchError
 
 
 def _party_id(store: Any, ref: str) -> int:
-    from workbench.parties import find_party
+    from workbench.records.parties import find_party
 
     if ref.strip().isdigit() and store.one("select 1 from party where id = ?", (int(ref),)):
         return int(ref)
@@ -24,7 +24,7 @@ def _party_id(store: Any, ref: str) -> int:
 
 
 def _shipment_id(store: Any, ref: str) -> int:
-    from workbench.shipments import find_shipment
+    from workbench.records.shipments import find_shipment
 
     sid = find_shipment(store, ref)
     if sid is None and ref.strip().isdigit() and store.one(
@@ -73,9 +73,9 @@ def _run_text(r: dict[str, Any]) -> str:
 
 def register(cli: click.Group) -> None:
     """Add the `checklist` command group to the main `workbench` group."""
-    from workbench.cli import Ctx, pass_ctx
+    from workbench.cli.main import Ctx, pass_ctx
 
-    from . import store as cs
+    from workbench.checklists import runs as cs
 
     @cli.group("checklist")
     def checklist_group() -> None:
@@ -239,7 +239,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def due_cmd(c: Ctx, today: str | None, within: int) -> None:
         """Parties due for re-verification (lapsed or lapsing checks)."""
-        from workbench.store import utc_now
+        from workbench.db.store import utc_now
 
         rows = cs.due_for_reverification(c.workbench().store, today or utc_now()[:10],
                                          within_days=within)
@@ -254,7 +254,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def evidence_cmd(c: Ctx, evidence_id: int, folder: Path | None) -> None:
         """Check an evidence file's hash and write a read-only copy for viewing."""
-        from workbench import evidence as ev
+        from workbench.records import evidence as ev
 
         p = ev.export_for_viewing(c.workbench().store, evidence_id, folder)
         c.out({"evidence": evidence_id, "file": str(p)}, str(p))

@@ -10,9 +10,9 @@
 - :mod:`.cli` — ``workbench licence …``, ``workbench shipment …``,
   ``workbench attention``.
 
-Pure Python, no Qt. Submodules are imported on use (``from workbench.ledger
+Pure Python, no Qt. Submodules are imported on use (``from workbench.licensing
 import clearance``) so that importing this package stays cheap and free of
-import cycles with :mod:`workbench.shipments`.
+import cycles with :mod:`workbench.records.shipments`.
 """
 
 from __future__ import annotations

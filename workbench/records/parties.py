@@ -25,11 +25,18 @@ from stdnum import lei as _lei
 from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import ValidationError as _StdnumError
 
-from .app import Change, Workbench
-from .errors import NotFound
-from .records import check_version, write_row
-from .store import Store, utc_now
-from .values import Checker, blank, detect_script, parse_country, parse_number, text
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound
+from workbench.records.rows import check_version, write_row
+from workbench.db.store import Store, utc_now
+from workbench.records.values import (
+    Checker,
+    blank,
+    detect_script,
+    parse_country,
+    parse_number,
+    text,
+)
 
 KINDS = ("company", "person", "government", "university", "research_lab")
 KIND_LABELS = {"company": "Company", "person": "Person",

@@ -31,12 +31,12 @@ import datetime as _dt
 from fractions import Fraction
 from typing import Any
 
-from ..app import Change, Workbench
-from ..errors import NotFound
-from ..schema import migration
-from ..store import Store, utc_now
-from ..values import format_money
-from . import LedgerRefused
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound
+from workbench.db.migrations import migration
+from workbench.db.store import Store, utc_now
+from workbench.records.values import format_money
+from workbench.licensing import LedgerRefused
 
 DEFAULT_TOLERANCE_PCT = 10
 NEARLY_USED_PCT = 80
@@ -183,7 +183,7 @@ def today() -> str:
 def tolerance_pct(store: Store) -> float:
     """The shipping tolerance of the pack in force (default 10 %). Read-only."""
     try:
-        from ..rules.store import active_pack
+        from workbench.rules.determinations import active_pack
 
         return float((active_pack(store).licences or {}).get("tolerance_pct",
                                                             DEFAULT_TOLERANCE_PCT))
@@ -301,7 +301,7 @@ def line_eccn(store: Store, item_id: int, date: str) -> str | None:
     """The ECCN of an item on `date`: the officer's classification decision,
     else the computed proposal, else the ECCN typed on the item. Read-only."""
     try:
-        from ..rules.store import classify_item
+        from workbench.rules.determinations import classify_item
 
         info = classify_item(store, item_id, date)
         if info.get("decision") and info["decision"].get("eccn"):

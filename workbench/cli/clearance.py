@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import click
 
-from ..errors import WorkbenchError
-from ..values import format_money
-from . import LedgerRefused
+from workbench.errors import WorkbenchError
+from workbench.records.values import format_money
+from workbench.licensing import LedgerRefused
 
 
 def _money(minor: int | None, cur: str) -> str:
@@ -42,7 +42,7 @@ def _balance_text(b: dict[str, Any]) -> str:
 
 def register(cli: click.Group) -> None:
     """Add the ledger and clearance commands to the main `workbench` group."""
-    from ..cli import Ctx, pass_ctx
+    from workbench.cli.main import Ctx, pass_ctx
 
     def as_json(c: Ctx, flag: bool) -> bool:
         return flag or c.as_json
@@ -83,7 +83,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def licence_balance(c: Ctx, number: str | None, json_flag: bool) -> None:
         """Balance of one licence (or all): used, left, tolerance cap, warnings."""
-        from . import store as L
+        from workbench.licensing import ledger as L
 
         st = c.workbench().store
         data = [L.balance(st, L.find_licence(st, number))] if number else L.balances(st)
@@ -102,7 +102,7 @@ def register(cli: click.Group) -> None:
     def licence_draw(c: Ctx, ref: str, number: str, lines: tuple[int, ...],
                      licence_line: int | None, json_flag: bool) -> None:
         """Draw a licence down by a shipment's lines (whole lines)."""
-        from . import store as L
+        from workbench.licensing import ledger as L
 
         wb = c.signed_in()
         sid, lid = L.find_shipment_ref(wb.store, ref), L.find_licence(wb.store, number)
@@ -124,7 +124,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def licence_reverse(c: Ctx, drawdown: int, reason: str, json_flag: bool) -> None:
         """Reverse a drawdown with a new, audited reversal record."""
-        from . import store as L
+        from workbench.licensing import ledger as L
 
         wb = c.signed_in()
         ch = run(c, json_flag, lambda: L.reverse(wb, drawdown, reason))
@@ -173,8 +173,8 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def shipment_status(c: Ctx, ref: str, json_flag: bool) -> None:
         """Status and every clearance condition, with what is missing."""
-        from . import clearance as C
-        from . import store as L
+        from workbench.clearance import status as C
+        from workbench.licensing import ledger as L
 
         st = c.workbench().store
         s = C.status(st, L.find_shipment_ref(st, ref))
@@ -189,8 +189,8 @@ def register(cli: click.Group) -> None:
         @json_opt
         @pass_ctx
         def cmd(c: Ctx, ref: str, reason: str, json_flag: bool) -> None:
-            from . import clearance as C
-            from . import store as L
+            from workbench.clearance import status as C
+            from workbench.licensing import ledger as L
 
             wb = c.signed_in()
             sid = L.find_shipment_ref(wb.store, ref)
@@ -222,8 +222,8 @@ def register(cli: click.Group) -> None:
                           json_flag: bool) -> None:
         """Clear despite unmet conditions: four eyes (the approver's password from
         $WORKBENCH_APPROVER_PASSWORD or a prompt)."""
-        from . import clearance as C
-        from . import store as L
+        from workbench.clearance import status as C
+        from workbench.licensing import ledger as L
 
         wb = c.signed_in()
         pw = os.environ.get("WORKBENCH_APPROVER_PASSWORD")
@@ -249,8 +249,8 @@ def register(cli: click.Group) -> None:
     def shipment_obligation(c: Ctx, ref: str, obligation_id: str, value: str, note: str,
                             json_flag: bool) -> None:
         """Record a licence-exception obligation as met (e.g. NAC.notify)."""
-        from . import clearance as C
-        from . import store as L
+        from workbench.clearance import status as C
+        from workbench.licensing import ledger as L
 
         wb = c.signed_in()
         sid = L.find_shipment_ref(wb.store, ref)
@@ -265,7 +265,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def attention_cmd(c: Ctx, today: str | None, json_flag: bool) -> None:
         """What needs attention today: hits, holds, approvals, licences, re-verification."""
-        from .dashboard import attention
+        from workbench.clearance.attention import attention
 
         a = attention(c.workbench().store, today)
 

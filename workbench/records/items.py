@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .app import Change, Workbench
-from .errors import NotFound
-from .records import check_version, write_row
-from .store import Store, utc_now
-from .values import Checker, blank, parse_bool, parse_number, text
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound
+from workbench.records.rows import check_version, write_row
+from workbench.db.store import Store, utc_now
+from workbench.records.values import Checker, blank, parse_bool, parse_number, text
 
 PRECISION_BITS = {"fp64": 64, "fp32": 32, "tf32": 32, "fp16": 16, "bf16": 16,
                   "fp8": 8, "int8": 8, "int4": 4, "fp4": 4}

@@ -20,16 +20,16 @@ import functools
 import json
 from typing import Any, Callable
 
-from .. import items as items_mod
-from .. import parties as parties_mod
-from .. import shipments as shipments_mod
-from ..app import Change, Workbench
-from ..errors import NotFound, ValidationError, FieldError
-from ..schema import migration
-from ..store import Store, utc_now
-from .classify import classify
-from .engine import canonical, determine
-from .pack import Pack, builtin_pack, load_pack, load_pack_files
+from workbench.records import items as items_mod
+from workbench.records import parties as parties_mod
+from workbench.records import shipments as shipments_mod
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound, ValidationError, FieldError
+from workbench.db.migrations import migration
+from workbench.db.store import Store, utc_now
+from workbench.rules.classify import classify
+from workbench.rules.engine import canonical, determine
+from workbench.rules.pack import Pack, builtin_pack, load_pack, load_pack_files
 
 HitsFor = Callable[[int], "list[dict[str, Any]] | None"]
 OPEN_STATUSES = ("draft", "in_review", "on_hold", "blocked", "cleared")
@@ -172,14 +172,14 @@ def install_pack(wb: Workbench, source: str | Pack, *,
     Side effects: one transaction inserting the pack (if that hash is new)
     and an activation row, with an audit event, and putting on hold every
     open shipment whose outcome the new pack changes
-    (:func:`workbench.ledger.clearance.on_new_pack`). Raises PackError for a
+    (:func:`workbench.clearance.status.on_new_pack`). Raises PackError for a
     bad pack (nothing written). ``Change.extra`` carries the diff against the
     pack that was active before, the impact and the shipments held.
     `hits_for` (default: the stored screening results) feeds the impact.
     """
     pack = source if isinstance(source, Pack) else load_pack(source)
     files = {p: b.decode("utf-8") for p, b in pack.files.items()}
-    from ..ledger import clearance
+    from workbench.clearance import status as clearance
 
     with wb.writing() as w:
         # read under the write lock: a pack activated meanwhile by another
@@ -340,7 +340,7 @@ def _hold_changed(wb: Workbench, before: dict[int, tuple[str, str | None]], what
     """Compare outcomes now with `before` and put the open shipments whose
     outcome changed on hold, saying `what` changed it. Caller holds the
     write transaction. Returns (changed ids, held)."""
-    from ..ledger import clearance
+    from workbench.clearance import status as clearance
 
     after = _open_outcomes(wb.store, party_id)
 
@@ -405,7 +405,7 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
     force, a bad date, an overlong reference. Side effects: one transaction:
     the letter row, its audit event, the holds with theirs. ``Change.extra``:
     ``held`` and ``changed`` (shipment ids)."""
-    from ..values import parse_date
+    from workbench.records.values import parse_date
 
     overlay_id = (overlay_id or "").strip()
     known = {o.id: o for o in active_pack(wb.store).overlays
@@ -662,7 +662,7 @@ def screening_hits_for(store: Store) -> HitsFor:
 
     def f(party_id: int) -> list[dict[str, Any]] | None:
         try:
-            from ..screening import results as sr
+            from workbench.screening import results as sr
             run = store.scalar("select max(run_id) from screening_party_run where party_id = ?",
                                (party_id,))
         except (ImportError, sqlite3.OperationalError):
@@ -694,7 +694,7 @@ def screen_txn_parties(store: Store, txn: dict[str, Any]) -> dict[str, Any]:
     import sqlite3
 
     try:
-        from ..screening import results as sr
+        from workbench.screening import results as sr
     except ImportError:
         return txn
     out = json.loads(json.dumps(txn))

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pycountry
 
-from .errors import FieldError, ValidationError
+from workbench.errors import FieldError, ValidationError
 
 # Names officers write that pycountry's lookup does not know.
 _COUNTRY_ALIASES = {

@@ -42,13 +42,13 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from .. import users
-from ..app import Change, Workbench
-from ..errors import FieldError, NotFound, PermissionDenied, ValidationError
-from ..shipments import STATUS_LABELS
-from ..store import Store, utc_now
-from . import LedgerRefused
-from . import store as ledger
+from workbench import users
+from workbench.app import Change, Workbench
+from workbench.errors import FieldError, NotFound, PermissionDenied, ValidationError
+from workbench.records.shipments import STATUS_LABELS
+from workbench.db.store import Store, utc_now
+from workbench.licensing import LedgerRefused
+from workbench.licensing import ledger
 
 # action -> (statuses it may start from, status it ends in)
 ACTIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -146,7 +146,7 @@ def screening_reasons(store: Store, shipment_id: int, ref: str,
                       on: str | None = None) -> list[dict[str, str]]:
     """Condition 1: parties screened against the current snapshots, no open
     hit. Read-only."""
-    from ..screening.snapshots import current_snapshots
+    from workbench.screening.snapshots import current_snapshots
 
     on = on or ledger.today()
     out: list[dict[str, str]] = []
@@ -196,8 +196,8 @@ def latest_determination(store: Store, shipment_id: int) -> dict[str, Any] | Non
     """The newest saved determination of a shipment, with ``current`` (made
     with the pack in force and the shipment's input unchanged) and
     ``stale_because``. Read-only."""
-    from ..rules import store as rstore
-    from ..rules.engine import input_sha256
+    from workbench.rules import determinations as rstore
+    from workbench.rules.engine import input_sha256
 
     row = store.one("select * from rules_determination where shipment_id = ?"
                     " order by id desc limit 1", (shipment_id,))
@@ -321,7 +321,7 @@ def checklist_gate(store: Store, shipment_id: int) -> dict[str, Any]:
     is "not available" and nothing is required.
     """
     try:
-        from ..checklists import applicable
+        from workbench.checklists import applicable
     except ImportError:
         return {"available": False, "state": NOT_AVAILABLE, "reasons": [], "checklists": []}
     ref = store.scalar("select reference from shipment where id = ?", (shipment_id,))

@@ -18,9 +18,10 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, audit, users
-from .app import Workbench, default_db_path
-from .errors import WorkbenchError
+from workbench import __version__, users
+from workbench.db import audit
+from workbench.app import Workbench, default_db_path
+from workbench.errors import WorkbenchError
 
 
 class Ctx:
@@ -120,7 +121,7 @@ def cli(ctx: click.Context, db: str | None, user: str | None, as_json: bool) -> 
 @pass_ctx
 def init(c: Ctx, demo: bool, owner: str | None) -> None:
     """Create (or migrate) the database; optionally with demo data or an owner."""
-    from .bootstrap import open_workbench
+    from workbench.bootstrap import open_workbench
 
     existed = c.db_path.exists()
     cb, finish = progress_bar("Demo data")
@@ -154,7 +155,7 @@ def import_cmd(c: Ctx, kind: str, file: Path, good_only: bool, no_update: bool) 
     Columns are matched by header name (see `workbench template KIND FILE`).
     Nothing is written when any row is bad, unless --good-only.
     """
-    from .imports import import_file
+    from workbench.spreadsheets.imports import import_file
 
     wb = c.signed_in()
     cb, finish = progress_bar(f"Importing {file.name}")
@@ -186,7 +187,7 @@ def import_cmd(c: Ctx, kind: str, file: Path, good_only: bool, no_update: bool) 
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def template_cmd(kind: str, file: Path) -> None:
     """Write an import template (CSV or XLSX, by the file's extension)."""
-    from .imports import write_template
+    from workbench.spreadsheets.imports import write_template
 
     write_template(kind, file)
     click.echo(f"Wrote {file}")
@@ -199,8 +200,8 @@ def template_cmd(kind: str, file: Path) -> None:
 @pass_ctx
 def export_cmd(c: Ctx, table: str, file: Path, search: str) -> None:
     """Export a table to CSV or XLSX (by the file's extension)."""
-    from .browse import Query
-    from .exports import export_table
+    from workbench.records.browse import Query
+    from workbench.spreadsheets.exports import export_table
 
     n = export_table(c.workbench(), table, file, Query(search=search))
     c.out({"table": table, "file": str(file), "rows": n}, f"Wrote {n} rows to {file}")
@@ -341,7 +342,7 @@ def settings_group() -> None:
 @settings_group.command("show")
 @pass_ctx
 def settings_show(c: Ctx) -> None:
-    from . import settings
+    from workbench import settings
 
     rows = settings.all_settings(c.workbench().store)
     c.out(rows, lambda: "\n".join(f"{k.replace('_', '-'):<16} {v['value'] or '(not set)'}"
@@ -354,14 +355,14 @@ def settings_show(c: Ctx) -> None:
 @pass_ctx
 def settings_set(c: Ctx, name: str, value: str) -> None:
     """Change a setting (audited)."""
-    from . import settings
+    from workbench import settings
 
     key = name.replace("-", "_")
     stored = settings.set_value(c.signed_in(), key, value)
     c.out({key: stored}, f"{name} is now {stored!r}")
 
 
-from .screening.cli import register as _register_screening  # noqa: E402
+from workbench.cli.screening import register as _register_screening  # noqa: E402
 
 _register_screening(cli)
 
@@ -387,16 +388,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-from .rules.cli import register as _register_rules  # noqa: E402
+from workbench.cli.rules import register as _register_rules  # noqa: E402
 
 _register_rules(cli)
-from .checklists.cli import register as _register_checklists  # noqa: E402
+from workbench.cli.checklists import register as _register_checklists  # noqa: E402
 
 _register_checklists(cli)
-from .ledger.cli import register as _register_ledger  # noqa: E402
+from workbench.cli.clearance import register as _register_ledger  # noqa: E402
 
 _register_ledger(cli)
-from .packets.cli import register as _register_packets  # noqa: E402
+from workbench.cli.packets import register as _register_packets  # noqa: E402
 
 _register_packets(cli)
 

@@ -13,7 +13,7 @@ from workbench.errors import WorkbenchError
 
 def register(cli: click.Group) -> None:
     """Add the `packet` command group to the main `workbench` group."""
-    from workbench.cli import Ctx, pass_ctx
+    from workbench.cli.main import Ctx, pass_ctx
 
     @cli.group("packet")
     def packet_group() -> None:
@@ -36,19 +36,19 @@ def register(cli: click.Group) -> None:
                    xlsx: str | None, exporter: str | None) -> None:
         """Write the audit packet of shipments (by reference, party or ship-date
         range) as a signed PDF and/or an Excel workbook."""
-        from workbench.values import parse_date
+        from workbench.records.values import parse_date
 
-        from .export import export_packet
+        from workbench.packets.export import export_packet
 
         if not pdf and not xlsx:
             raise WorkbenchError("say where to write the packet: --pdf FILE and/or --xlsx FILE")
         wb = c.signed_in()
         pid = None
         if party:
-            from workbench.checklists.cli import _party_id
+            from workbench.cli.checklists import _party_id
 
             pid = _party_id(wb.store, party)
-        from workbench.cli import progress_bar
+        from workbench.cli.main import progress_bar
 
         cb, finish = progress_bar("Writing the packet")
         try:
@@ -95,7 +95,7 @@ def register(cli: click.Group) -> None:
     def verify_cmd(c: Ctx, file: str, cert: str | None) -> None:
         """Check a packet PDF (signature, attached manifest, sections, evidence)
         or workbook (.sha256 file, manifest, every sheet); exit 1 when altered."""
-        from .verify import verify_file
+        from workbench.packets.verify import verify_file
 
         r = verify_file(file, trusted_cert=Path(cert).read_bytes() if cert else None)
 
@@ -115,8 +115,8 @@ def register(cli: click.Group) -> None:
     def cert_cmd(c: Ctx, out: str) -> None:
         """Write the organisation's packet-signing certificate (PEM) for
         auditors; makes the key first if there is none."""
-        from .model import _exporter
-        from .signing import ensure_key, key_dir_for
+        from workbench.packets.model import _exporter
+        from workbench.packets.signing import ensure_key, key_dir_for
 
         wb = c.workbench()
         key = ensure_key(key_dir_for(wb.store.path), _exporter(wb.store))

@@ -18,13 +18,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .app import Change, Workbench
-from .errors import NotFound
-from .records import check_parties_exist, check_version, party_roles, write_row
-from .items import parse_eccn
-from .store import Store, utc_now
-from .values import (Checker, blank, format_money, parse_currency, parse_date,
-                     parse_int, parse_money, text)
+from workbench.app import Change, Workbench
+from workbench.errors import NotFound
+from workbench.records.rows import check_parties_exist, check_version, party_roles, write_row
+from workbench.records.items import parse_eccn
+from workbench.db.store import Store, utc_now
+from workbench.records.values import (
+    Checker,
+    blank,
+    format_money,
+    parse_currency,
+    parse_date,
+    parse_int,
+    parse_money,
+    text,
+)
 
 AGENCIES = ("BIS", "DDTC", "OFAC", "NRC", "DOE", "OTHER")
 PARTY_ROLES = ("applicant", "purchaser", "intermediate_consignee",

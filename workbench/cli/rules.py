@@ -14,10 +14,10 @@ from typing import Any
 
 import click
 
-from ..errors import WorkbenchError
-from . import store as rstore
-from .engine import TxnError, determine
-from .pack import Pack, PackError, builtin_pack, load_pack, seal_pack
+from workbench.errors import WorkbenchError
+from workbench.rules import determinations as rstore
+from workbench.rules.engine import TxnError, determine
+from workbench.rules.pack import Pack, PackError, builtin_pack, load_pack, seal_pack
 
 MAX_TXN_BYTES = 2_000_000
 
@@ -163,7 +163,7 @@ def determine_cmd(input_path: Path | None, shipment_ref: str | None, save: bool,
         raise click.UsageError("give exactly one of --input FILE or --shipment REF")
     pack = _pack_arg(c, pack_ref)
     if shipment_ref:
-        from ..shipments import find_shipment
+        from workbench.records.shipments import find_shipment
         wb = c.workbench()
         sid = find_shipment(wb.store, shipment_ref)
         if sid is None:
@@ -365,7 +365,7 @@ def rules_letters(as_json_flag: bool) -> None:
 def rules_tag(party: str, tag: str, remove: bool, note: str, as_json_flag: bool) -> None:
     """Record a fact about a party that the rules use (PARTY: id or exact
     name; TAG e.g. approved_csp, government_end_user), or remove it."""
-    from ..checklists.cli import _party_id
+    from workbench.cli.checklists import _party_id
 
     c = click.get_current_context().obj
     wb = c.signed_in()

@@ -1,7 +1,7 @@
 """Exporting master tables, licences and the audit log to CSV or XLSX.
 
 Parties, items and shipments are written in the SAME columns the import reads
-(:data:`workbench.imports.COLUMNS`), so an export can be imported again;
+(:data:`workbench.spreadsheets.imports.COLUMNS`), so an export can be imported again;
 licences and the audit log in their list-view columns (:data:`browse.VIEWS`).
 
 Safety: user text is never written where a spreadsheet would execute it.
@@ -31,12 +31,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from . import browse
-from .app import Workbench
-from .errors import WorkbenchError
-from .store import Store
-from .tables import FORMULA_TRIGGERS
-from .values import format_money
+from workbench.records import browse
+from workbench.app import Workbench
+from workbench.errors import WorkbenchError
+from workbench.db.store import Store
+from workbench.spreadsheets.reading import FORMULA_TRIGGERS
+from workbench.records.values import format_money
 
 EXPORTABLE = ("parties", "items", "shipments", "licences", "audit")
 ProgressFn = Callable[[int, "int | None"], None]
@@ -306,7 +306,7 @@ def _party_rows(store: Store, ids: list[int]) -> Iterator[list[Any]]:
 
 
 def _item_rows(store: Store, ids: list[int]) -> Iterator[list[Any]]:
-    from .items import PRECISION_BITS
+    from workbench.records.items import PRECISION_BITS
 
     conn = store.conn
     for chunk in _chunks(ids):
@@ -328,7 +328,7 @@ def _item_rows(store: Store, ids: list[int]) -> Iterator[list[Any]]:
 
 
 def _shipment_rows(store: Store, ids: list[int]) -> Iterator[list[Any]]:
-    from .shipments import ROLES
+    from workbench.records.shipments import ROLES
     conn = store.conn
     for chunk in _chunks(ids):
         ph = _in(chunk)
@@ -419,7 +419,7 @@ def export_table(wb_or_store: Workbench | Store, name: str,
         raise WorkbenchError(f"cannot export {name!r}; choose one of "
                              f"{', '.join(EXPORTABLE)}")
     if name in ("parties", "items", "shipments"):
-        from .imports import COLUMNS
+        from workbench.spreadsheets.imports import COLUMNS
 
         ids = _ids(store, name, query)
         headers = [s.name for s in COLUMNS[name]]

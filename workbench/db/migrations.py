@@ -19,8 +19,8 @@ import sqlite3
 
 from sqlite_utils.migrations import Migrations
 
-from .errors import NewerDatabaseError, StoreError
-from .store import Store
+from workbench.errors import NewerDatabaseError, StoreError
+from workbench.db.store import Store
 
 MIGRATION_SET = "workbench"
 migrations = Migrations(MIGRATION_SET)
@@ -30,9 +30,9 @@ migration = migrations  # decorator alias: @migration(name="...")
 AREA_MODULES: list[str] = [
     "workbench.screening.snapshots",
     "workbench.screening.results",
-    "workbench.rules.store",
-    "workbench.checklists.store",
-    "workbench.ledger.store",
+    "workbench.rules.determinations",
+    "workbench.checklists.runs",
+    "workbench.licensing.ledger",
 ]
 
 

@@ -1,0 +1,9 @@
+"""Clearance: the gate a shipment passes before it ships.
+
+- :mod:`.status` — the status machine (the only way a status moves), the
+  conditions for "cleared" and four-eyes overrides;
+- :mod:`.attention` — what needs attention today (the dashboard's data).
+
+The top layer of the core: it may use checklists, packets, rules, screening,
+licensing and records; none of them imports it.
+"""
