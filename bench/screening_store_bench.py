@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workbench.bootstrap import open_workbench  # noqa: E402
+from workbench.clearance import holds  # noqa: E402
 from workbench.screening import results as R  # noqa: E402
 from workbench.screening import snapshots as S  # noqa: E402
 from workbench.screening.evaluation import clean_names  # noqa: E402
@@ -100,7 +101,7 @@ def main() -> None:
                      S.import_list, wb, changed / "sdn.csv")
         print(f"{'  diff':<58} {snap2.record['diff']}")
         _, dt = t(f"re-screen {args.parties:,} parties against what changed",
-                  R.rescreen_after_import, wb, snap2.id)
+                  holds.rescreen_after_import, wb, snap2.id)
         print(f"{'  speed-up over a full re-screen':<58} {full_dt / dt:10.1f} x")
         print(f"{'peak memory (ru_maxrss)':<58} "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:10.0f} MB")

@@ -2,7 +2,7 @@
 spreadsheet, with every bad row listed and nothing written unless asked.
 
 The dialog is thin: :func:`workbench.spreadsheets.imports.import_file` validates and
-writes (one transaction), :func:`workbench.spreadsheets.imports.write_template` writes the
+writes (one transaction), :func:`workbench.spreadsheets.exports.write_template` writes the
 template; both run through the window's :class:`ui.ops.Ops`.
 """
 
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from workbench.spreadsheets import imports
+from workbench.spreadsheets import exports, imports
 from workbench.app import Workbench
 
 from ui.ops import Ops
@@ -107,7 +107,7 @@ class ImportDialog(QDialog):
             self, "Save an import template", str(Path.home() / f"{kind}-template.xlsx"),
             "Excel workbook (*.xlsx);;CSV (*.csv)")
         if dest:
-            self.ops.run(lambda task: imports.write_template(kind, dest),
+            self.ops.run(lambda task: exports.write_template(kind, dest),
                          success=lambda p: self.summary.setText(f"Template saved to {p}."),
                          parent=self)
 

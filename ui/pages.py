@@ -644,13 +644,9 @@ class DashboardPage(QWidget):
     def _show_attention(self, att: dict[str, Any]) -> None:
         self.attention = att
         for k in ("checklists_awaiting_approval", "licences_nearly_used", "parties_due"):
-            tile = att.get(k) or {}
-            self._ids[k] = list(tile.get("ids") or [])
-            if tile.get("count") is None:
-                self.tiles[k].number.setText("–")
-                self.tiles[k].setToolTip("not available")
-            else:
-                self.tiles[k].set_count(tile["count"])
+            tile = att[k]
+            self._ids[k] = list(tile["ids"])
+            self.tiles[k].set_count(tile["count"])
         self.tiles["licences_nearly_used"].setToolTip("\n".join(
             f"{d['number']}: {d['used_pct']:.0f}% used"
             for d in att["licences_nearly_used"].get("detail", [])) or "none")

@@ -40,6 +40,7 @@ from workbench.records import items as items_mod
 from workbench.records import parties as parties_mod
 from workbench.records import shipments as shipments_mod
 from workbench.app import Change, Workbench
+from workbench.clearance import holds
 from workbench.errors import FieldError, ValidationError
 from workbench.rules import determinations as rstore
 from workbench.rules.engine import TxnError, determine
@@ -1290,7 +1291,7 @@ class PartyTagsPanel(QWidget):
             else:
                 self.error.set_messages([str(exc)])
 
-        self.ops.run(lambda _t: rstore.set_party_tag(wb, pid, tag, present=present, note=note),
+        self.ops.run(lambda _t: holds.set_party_tag(wb, pid, tag, present=present, note=note),
                      success=done, failure=failed, parent=self)
 
 
@@ -1846,7 +1847,7 @@ class RulesPage(QWidget):
         def failed(exc: BaseException) -> None:
             self.letter_note.setText(f"<span style='color:#8c1d18'>{_e(str(exc))}</span>")
 
-        self.ops.run(lambda _t: rstore.record_letter(wb, oid, active=received,
+        self.ops.run(lambda _t: holds.record_letter(wb, oid, active=received,
                                                      received_on=day if received else None,
                                                      reference=ref),
                      success=done, failure=failed, parent=self)
@@ -2176,7 +2177,7 @@ class RulesPage(QWidget):
     def activate_pack(self, pack: Pack) -> None:
         """Store `pack` and put it in force (audited; worker thread)."""
         wb = self.wb
-        self.ops.run(lambda t: rstore.install_pack(wb, pack), success=self._activated,
+        self.ops.run(lambda t: holds.install_pack(wb, pack), success=self._activated,
                      parent=self, progress="Putting the pack in force…")
 
     def _activated(self, change: Change) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 
 from workbench.records import parties as _parties
 from workbench.records import shipments as _shipments
+from workbench.clearance import holds
 from workbench.app import Change, Workbench
 from workbench.spreadsheets.exports import Sheet, write_sheets
 from workbench.screening import batch, download, fronts, results, snapshots
@@ -642,8 +643,8 @@ def _import_and_rescreen(wb: Workbench, task: Task, do_import: Callable[..., Cha
     change = do_import(progress=_progress(task), cancel=task.cancel)
     rescreen, err = None, None
     try:
-        rescreen = results.rescreen_after_import(wb, change.id, progress=_progress(task),
-                                                 cancel=task.cancel)
+        rescreen = holds.rescreen_after_import(wb, change.id, progress=_progress(task),
+                                               cancel=task.cancel)
     except Exception as e:  # noqa: BLE001 - shown beside the kept snapshot
         err = e
     return what_changed(wb, change, rescreen, err)

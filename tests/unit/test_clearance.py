@@ -13,6 +13,7 @@ from workbench.app import Workbench
 from workbench.bootstrap import open_workbench
 from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
 from workbench.licensing import LedgerRefused
+from workbench.clearance import holds as H
 from workbench.clearance import status as C
 from workbench.licensing import ledger as L
 from workbench.clearance.attention import attention
@@ -131,9 +132,9 @@ def test_stale_determination_and_stale_screening(wb: Workbench, tmp_path: Path) 
     snap = snapshots.import_list(wb, list_naming_johor(tmp_path)).id
     assert any("before the current list snapshot" in r and "screen shipment SO-2026-0004 "
                "again" in r for r in texts(wb, sid))
-    rr = sr.rescreen_after_import(wb, snap)  # holds what it affects, in its transaction
+    rr = H.rescreen_after_import(wb, snap)  # holds what it affects, in its transaction
     assert "SO-2026-0004" in [h["reference"] for h in rr["held"]]
-    assert C.on_new_snapshot(wb, rr)["held"] == []  # already on hold: nothing twice
+    assert H.on_new_snapshot(wb, rr)["held"] == []  # already on hold: nothing twice
     s = C.status(st, sid)
     assert s["status"] == "on_hold"
     assert "New list snapshot" in s["history"][-1]["reason"] and \
@@ -250,13 +251,13 @@ def test_new_pack_holds_affected_shipments(wb: Workbench) -> None:
                             {"shipment_id": b, "before": {"outcome": "no_license_required"},
                              "after": {"outcome": "license_required"}}],
               "determinations": []}
-    res = C.on_new_pack(wb, impact)
+    res = H.on_new_pack(wb, impact)
     assert [h["shipment_id"] for h in res["held"]] == [a]
     assert res["skipped"] == [{"shipment_id": b, "status": "shipped"}]
     ev = C.history(st, a)[-1]
     assert ev["action"] == "auto_hold" and "Rules pack p 2 changes the outcome from no " \
         "license required to license required" in ev["reason"]
-    assert C.hold_affected(wb, "x", []) == {"held": [], "skipped": []}
+    assert H.hold_affected(wb, "x", []) == {"held": [], "skipped": []}
 
 
 def test_attention_counts(wb: Workbench) -> None:
@@ -288,14 +289,14 @@ def test_a_failed_hold_rolls_back_the_rescreen(wb: Workbench, tmp_path: Path,
     def broken(*_a, **_k):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(C, "hold_affected", broken)
+    monkeypatch.setattr(H, "hold_affected", broken)
     with pytest.raises(RuntimeError, match="disk gone"):
-        sr.rescreen_after_import(wb, snap)
+        H.rescreen_after_import(wb, snap)
     assert st.scalar("select count(*) from screening_run") == runs
     sid = L.find_shipment_ref(st, "SO-2026-0004")
     assert shipments.get_shipment(st, sid)["status"] == "draft"
     monkeypatch.undo()
-    assert "SO-2026-0004" in [h["reference"] for h in sr.rescreen_after_import(wb, snap)["held"]]
+    assert "SO-2026-0004" in [h["reference"] for h in H.rescreen_after_import(wb, snap)["held"]]
 
 
 def test_a_failed_hold_rolls_back_the_pack_activation(wb: Workbench, monkeypatch) -> None:
@@ -309,11 +310,11 @@ def test_a_failed_hold_rolls_back_the_pack_activation(wb: Workbench, monkeypatch
     def broken(*_a, **_k):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(C, "on_new_pack", broken)
+    monkeypatch.setattr(H, "on_new_pack", broken)
     # any impact at all reaches the hold; force one so the failure is exercised
     monkeypatch.setattr(rstore, "impact", lambda *a, **k: {"shipments": [{"shipment_id": 1}]})
     with pytest.raises(RuntimeError, match="disk gone"):
-        rstore.install_pack(wb, load_pack(test_pack))
+        H.install_pack(wb, load_pack(test_pack))
     assert rstore.active_pack(wb.store).sha256 == before
     assert wb.store.scalar("select count(*) from rules_pack_activation") == acts
 
@@ -325,7 +326,7 @@ def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) ->
     from workbench.records import parties
 
     st = wb.store
-    rstore.install_pack(wb, Path(__file__).parents[1] / "data" / "rules" /
+    H.install_pack(wb, Path(__file__).parents[1] / "data" / "rules" /
                         "us-ear-advanced-computing-2026.08.0-test")
     sid = L.find_shipment_ref(st, "SO-2026-0009")
     eu = st.scalar("select party_id from shipment_party where shipment_id = ? and"
@@ -334,11 +335,11 @@ def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) ->
     parties.save_party(wb, {**rec, "kind": "company"})  # no longer a research lab
     if C.status(st, sid)["status"] == "on_hold":
         C.submit(wb, sid, "reviewing under the new pack")
-    ch = rstore.set_party_tag(wb, eu, "approved_csp", note="approval letter on file")
+    ch = H.set_party_tag(wb, eu, "approved_csp", note="approval letter on file")
     assert ch.extra["changed"] == [sid]
     assert [h["shipment_id"] for h in ch.extra["held"]] == [sid]
     last = C.history(st, sid)[-1]
     assert last["action"] == "auto_hold" and "Party fact approved_csp recorded" in last["reason"]
     assert "license required to license exception (CNR)" in last["reason"]
     # a fact that changes nothing holds nothing
-    assert rstore.set_party_tag(wb, eu, "has_website", note="x").extra["held"] == []
+    assert H.set_party_tag(wb, eu, "has_website", note="x").extra["held"] == []

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from workbench.db import audit
-from workbench.spreadsheets import imports
+from workbench.spreadsheets import exports, imports
 from workbench.app import Workbench
 from workbench.errors import PermissionDenied
 from workbench.spreadsheets.imports import Cancelled, HeaderError, import_file
@@ -360,19 +360,19 @@ def test_shipment_errors_point_at_the_line_row(wb, tmp_path):
 
 def test_template_has_headers_example_and_help(tmp_path):
     for kind in imports.KINDS:
-        x = imports.write_template(kind, tmp_path / f"{kind}.xlsx")
+        x = exports.write_template(kind, tmp_path / f"{kind}.xlsx")
         wbk = openpyxl.load_workbook(x)
         assert wbk.sheetnames == [kind, "Help"]
         headers = [c.value for c in wbk[kind][1]]
         assert headers == [s.name for s in imports.COLUMNS[kind]]
         assert wbk["Help"].max_row == len(imports.COLUMNS[kind]) + 1
-        c = imports.write_template(kind, tmp_path / f"{kind}.csv")
+        c = exports.write_template(kind, tmp_path / f"{kind}.csv")
         with open(c, encoding="utf-8-sig", newline="") as fh:
             assert next(csv.reader(fh)) == headers
 
 
 def test_party_template_imports(wb, tmp_path):
-    t = imports.write_template("parties", tmp_path / "t.xlsx")
+    t = exports.write_template("parties", tmp_path / "t.xlsx")
     rep = import_file(wb, "parties", t, good_only=True)
     # the example names a parent that does not exist: that is the only problem
     assert {e.column for e in rep.errors} <= {"parent", "owner"}

@@ -11,6 +11,7 @@ import pytest
 from workbench.records import items, parties, shipments
 from workbench.app import Workbench
 from workbench.errors import ValidationError
+from workbench.clearance import holds
 from workbench.rules import determinations as rstore
 from workbench.rules.pack import builtin_pack, load_pack
 
@@ -55,7 +56,7 @@ def _world(wb: Workbench) -> dict[str, int]:
     party("mo", "Lotus Data Services", "company", "MO")
     party("de", "Rheinland Rechenzentrum GmbH", "company", "DE")
     for k in ("csp", "el", "hk", "mo"):
-        rstore.set_party_tag(wb, ids[k], "approved_csp", True, "approved in test")
+        holds.set_party_tag(wb, ids[k], "approved_csp", True, "approved in test")
     return ids
 
 
@@ -119,7 +120,7 @@ def test_policy_change_flips_exactly_the_expected_shipments(wb: Workbench) -> No
 
 
 def test_loading_the_pack_activates_it_and_is_audited(wb: Workbench) -> None:
-    ch = rstore.install_pack(wb, TEST_PACK)
+    ch = holds.install_pack(wb, TEST_PACK)
     assert rstore.active_pack(wb.store).version == "2026.08.0"
     assert [x["id"] for x in ch.extra["diff"]["added"]] == ["EXC.CNR.2026"]
     ev = wb.store.one("select * from audit_event where entity = 'rules_pack' order by seq desc")
@@ -148,7 +149,7 @@ def test_determination_is_stored_audited_and_replayable(wb: Workbench) -> None:
     rows = rstore.determinations(wb.store, sids["S05-A800-EL"])
     assert len(rows) == 1 and rows[0]["pack_sha256"] == builtin_pack().sha256
     # a newer pack in force does not change how the old determination replays
-    rstore.install_pack(wb, TEST_PACK)
+    holds.install_pack(wb, TEST_PACK)
     rep = rstore.replay(wb.store, ch.id)
     assert rep["same"], (rep["stored"]["outcome"], rep["replayed"]["outcome"])
     ev = wb.store.one("select * from audit_event where entity = 'shipment' and"
@@ -194,21 +195,22 @@ def test_classification_accept_and_override(wb: Workbench) -> None:
 def test_party_tags_and_letters(wb: Workbench) -> None:
     ids = _world(wb)
     assert rstore.party_tags(wb.store, ids["csp"]) == ["approved_csp"]
-    rstore.set_party_tag(wb, ids["csp"], "approved_csp", False, "approval withdrawn")
+    holds.set_party_tag(wb, ids["csp"], "approved_csp", False, "approval withdrawn")
     assert rstore.party_tags(wb.store, ids["csp"]) == []
-    rstore.record_letter(wb, "OVL.H20_IS_INFORMED", received_on="2025-04-09",
+    holds.record_letter(wb, "OVL.H20_IS_INFORMED", received_on="2025-04-09",
                          reference="BIS letter")
     assert rstore.active_letters(wb.store) == ["OVL.H20_IS_INFORMED"]
 
 
 def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> None:
-    """The hold happens inside install_pack, so no caller (CLI, Rules page)
-    can forget it; shipped shipments are never touched."""
+    """The hold happens inside clearance.holds.install_pack (the one CLI and
+    Rules page use), in the pack's transaction;
+    shipped shipments are never touched."""
     from workbench.clearance import status as clearance
 
     ids = _world(wb)
     sids = _shipments(wb, ids)
-    ch = rstore.install_pack(wb, TEST_PACK, hits_for=_hits(ids))
+    ch = holds.install_pack(wb, TEST_PACK, hits_for=_hits(ids))
     imp = ch.extra["impact"]
     changed = {s["shipment_id"] for s in imp["shipments"]} | \
         {d["shipment_id"] for d in imp["determinations"] if d.get("shipment_id")}
@@ -225,5 +227,5 @@ def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> No
         assert last["action"] == "auto_hold" and "Rules pack" in last["reason"]
     assert st[sids["S10-A800-SHIPPED"]] == "shipped"
     # the same pack again changes nothing and holds nothing
-    again = rstore.install_pack(wb, TEST_PACK)
+    again = holds.install_pack(wb, TEST_PACK)
     assert again.extra["held"] == [] and again.extra["impact"] is None

@@ -13,6 +13,7 @@ from workbench.db import audit
 from workbench.records import parties, shipments
 from workbench.bootstrap import open_workbench
 from workbench.errors import ValidationError
+from workbench.clearance import holds
 from workbench.screening import results as R
 from workbench.screening import snapshots as S
 from workbench.screening.lists import Cancelled, ListFileError
@@ -98,7 +99,7 @@ def test_diff_and_rescreen_after_a_list_change(wb, tmp_path: Path) -> None:
     second = S.import_list(wb, v2)
     diff = S.diff_snapshots(wb.store, first.id, second.id)
     assert len(diff.removed) == 1 and len(diff.changed) == 1 and len(diff.added) == 1
-    rr = R.rescreen_after_import(wb, second.id)
+    rr = holds.rescreen_after_import(wb, second.id)
     new = {h["list_name"] for h in rr["new_hits"]}
     assert "Merlion AI Cloud Pte. Ltd." in new
     assert rr["changed_entries"] == 2 and rr["removed_entries"] == 1

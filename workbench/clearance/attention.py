@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from workbench.checklists import due_for_reverification, list_runs
 from workbench.db.store import Store
 from workbench.licensing import ledger
-
-NOT_AVAILABLE = "not available"
+from workbench.screening.results import open_hits
 
 
 def _tile(ids: list[Any], label: str, **extra: Any) -> dict[str, Any]:
@@ -25,19 +25,16 @@ def attention(store: Store, today: str | _dt.date | None = None, *,
     """Counts (and ids) of what needs attention on `today` (default today).
 
     Keys: ``open_hits`` (hit ids), ``on_hold`` (shipment ids, with reasons),
-    ``blocked``, ``in_review``, ``checklists_awaiting_approval`` (run ids, or
-    "not available"), ``licences_expiring`` (within `expiry_days`, or
-    expired, with open balance), ``licences_nearly_used`` (≥ `nearly_pct`),
-    ``parties_due`` (re-verification lapsed or lapsing within
-    `reverify_days`, or "not available"), and ``series``:
+    ``blocked``, ``in_review``, ``checklists_awaiting_approval`` (run ids),
+    ``licences_expiring`` (within `expiry_days`, or expired, with open
+    balance), ``licences_nearly_used`` (≥ `nearly_pct`), ``parties_due``
+    (re-verification lapsed or lapsing within `reverify_days`), and ``series``:
     ``screenings_per_week`` [{week, runs}] for the last `weeks` ISO weeks and
     ``licence_utilisation`` [{licence, line, used_pct}]. Read-only.
     """
     day = (today.isoformat() if isinstance(today, _dt.date)
            else (today or ledger.today()))[:10]
     out: dict[str, Any] = {"today": day}
-    from workbench.screening.results import open_hits
-
     hits = open_hits(store)
     out["open_hits"] = _tile([h["id"] for h in hits], "Open screening hits",
                              parties=sorted({h["party_id"] for h in hits}))
@@ -48,21 +45,12 @@ def attention(store: Store, today: str | _dt.date | None = None, *,
                          " from shipment s where s.status = ? order by s.ship_date, s.id", (st,))
         out[st] = _tile([r["id"] for r in rows], label,
                         reasons={r["id"]: r["reason"] or "" for r in rows})
-    try:
-        from workbench.checklists import due_for_reverification, list_runs
-
-        waiting = list_runs(store, status="awaiting_approval")
-        out["checklists_awaiting_approval"] = _tile([r["id"] for r in waiting],
-                                                    "Checklists waiting for approval")
-        due = due_for_reverification(store, day, within_days=reverify_days)
-        out["parties_due"] = _tile(sorted({d["party_id"] for d in due}),
-                                   "Parties due for re-verification", detail=due)
-    except ImportError:
-        out["checklists_awaiting_approval"] = {"label": "Checklists waiting for approval",
-                                               "count": None, "ids": [],
-                                               "state": NOT_AVAILABLE}
-        out["parties_due"] = {"label": "Parties due for re-verification", "count": None,
-                              "ids": [], "state": NOT_AVAILABLE}
+    waiting = list_runs(store, status="awaiting_approval")
+    out["checklists_awaiting_approval"] = _tile([r["id"] for r in waiting],
+                                                "Checklists waiting for approval")
+    due = due_for_reverification(store, day, within_days=reverify_days)
+    out["parties_due"] = _tile(sorted({d["party_id"] for d in due}),
+                               "Parties due for re-verification", detail=due)
     bals = ledger.balances(store, on=day, warn_days=expiry_days)
     expiring = [b for b in bals if b["days_to_expiry"] <= expiry_days
                 and any((ln["remaining_quantity"] or 0) > 0 or ln["remaining_value_minor"] > 0

@@ -4,9 +4,9 @@ Statuses (shipments.STATUSES): draft → in review → cleared / on hold /
 blocked → shipped, or cancelled. Each move is a function here; it runs in one
 ``BEGIN IMMEDIATE`` transaction that re-reads the status, updates the
 shipment's status column, appends a ``ledger_status_event`` row (append-only)
-and an audit event. ``shipments.save_shipment`` asks :func:`check_save_status`
-and refuses any other status change (only draft ⇄ in review, which has no
-conditions, may be made by editing the record).
+and an audit event. ``shipments.save_shipment`` refuses any other status
+change (only draft ⇄ in review, which has no conditions, may be made by
+editing the record; see ``records.shipments.check_save_status``).
 
 "Cleared" requires (:func:`conditions`):
 
@@ -28,27 +28,28 @@ eyes); no override can stand in for a determination (missing, stale or
 prohibited) or for licence coverage (NOT_OVERRIDABLE). "Shipped" only from cleared,
 and only when the conditions still hold (or were overridden).
 
-New list snapshots and rules packs put affected open shipments on hold:
-``screening.results.rescreen_after_import`` calls :func:`on_new_snapshot`
-and ``rules.store.install_pack`` calls :func:`on_new_pack`, each inside its
-own write transaction, so no caller (CLI, UI) can forget the hold and no
-moment exists in which a cleared shipment with a new hit could ship. The
-ledger therefore sits above screening and rules (they import it lazily).
+New list snapshots, rules packs, letters and party facts put affected open
+shipments on hold through :mod:`workbench.clearance.holds`, in the same
+transaction as the change.
 Threading: like the store — any thread, one transaction per write call.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 from workbench import users
 from workbench.app import Change, Workbench
-from workbench.errors import FieldError, NotFound, PermissionDenied, ValidationError
+from workbench.errors import NotFound, PermissionDenied
 from workbench.records.shipments import STATUS_LABELS
 from workbench.db.store import Store, utc_now
 from workbench.licensing import LedgerRefused
+from workbench.checklists import applicable
 from workbench.licensing import ledger
+from workbench.rules import determinations as rstore
+from workbench.rules.engine import input_sha256
+from workbench.screening.snapshots import current_snapshots
 
 # action -> (statuses it may start from, status it ends in)
 ACTIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -75,45 +76,10 @@ LIST_NAMES = {"EL": "Entity List", "MEU": "Military End-User List", "UVL": "Unve
 NOT_OVERRIDABLE = frozenset({"prohibited", "no_determination", "determination_stale",
                              "licence_missing", "licence_mismatch", "licence_expired",
                              "no_lists", "no_parties"})
-OPEN_STATUSES = ("draft", "in_review", "on_hold", "blocked", "cleared")
-NOT_AVAILABLE = "not available"
 
 
 def _label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
-
-
-# -- the save_shipment guard ----------------------------------------------------------------
-
-def check_save_status(before: dict[str, Any] | None, status: str, ship_date: str | None,
-                      on: str | None = None) -> None:
-    """Whether editing a shipment record may set `status`. Pure.
-
-    A new record may start as draft, in review, on hold, blocked or
-    cancelled, or as shipped when its ship date has passed (a record of a
-    past shipment, e.g. an imported history) — never as cleared. An existing
-    record keeps its status, except draft ⇄ in review. Everything else goes
-    through this module. Raises ValidationError on the ``status`` field.
-    """
-    on = on or ledger.today()
-    if before is None:
-        if status == "cleared":
-            raise ValidationError(FieldError(
-                "status", "a new shipment cannot start as Cleared; save it as a draft and "
-                          "clear it once its checks are complete"))
-        if status == "shipped" and (ship_date or "9999") > on:
-            raise ValidationError(FieldError(
-                "status", "only a past shipment (ship date today or earlier) can be recorded "
-                          "as Shipped; save it as a draft and clear it"))
-        return
-    old = before["status"]
-    if status == old or {old, status} == {"draft", "in_review"}:
-        return
-    raise ValidationError(FieldError(
-        "status", f"the status is {_label(old)}; a change to {_label(status)} goes through "
-                  f"clearance (Shipments page, or `workbench shipment clear|hold|ship|cancel`)"
-                  f" — if you did not mean to change it, reopen the shipment: its status may "
-                  f"have changed since you opened it"))
 
 
 # -- conditions -------------------------------------------------------------------------------
@@ -146,8 +112,6 @@ def screening_reasons(store: Store, shipment_id: int, ref: str,
                       on: str | None = None) -> list[dict[str, str]]:
     """Condition 1: parties screened against the current snapshots, no open
     hit. Read-only."""
-    from workbench.screening.snapshots import current_snapshots
-
     on = on or ledger.today()
     out: list[dict[str, str]] = []
     snaps = current_snapshots(store)
@@ -196,9 +160,6 @@ def latest_determination(store: Store, shipment_id: int) -> dict[str, Any] | Non
     """The newest saved determination of a shipment, with ``current`` (made
     with the pack in force and the shipment's input unchanged) and
     ``stale_because``. Read-only."""
-    from workbench.rules import determinations as rstore
-    from workbench.rules.engine import input_sha256
-
     row = store.one("select * from rules_determination where shipment_id = ?"
                     " order by id desc limit 1", (shipment_id,))
     if row is None:
@@ -316,14 +277,10 @@ def obligation_reasons(store: Store, shipment_id: int, ref: str,
 def checklist_gate(store: Store, shipment_id: int) -> dict[str, Any]:
     """Condition 4: the applicable checklists, signed. Read-only.
 
-    Returns {"available": bool, "reasons": [...], "checklists": [...]}; when
-    the checklists area is not installed, ``available`` is False, the state
-    is "not available" and nothing is required.
+    Returns {"state", "reasons": [...], "checklists": [...]}. The checklists
+    area is part of the core: if it cannot be imported this module cannot
+    either, so a missing area stops clearance instead of passing it.
     """
-    try:
-        from workbench.checklists import applicable
-    except ImportError:
-        return {"available": False, "state": NOT_AVAILABLE, "reasons": [], "checklists": []}
     ref = store.scalar("select reference from shipment where id = ?", (shipment_id,))
     items = applicable(store, shipment_id=shipment_id)
     reasons = []
@@ -344,7 +301,7 @@ def checklist_gate(store: Store, shipment_id: int) -> dict[str, Any]:
         key = f"{a['template_id']}:{a.get('party_id') or a.get('shipment_id')}"
         reasons.append(_reason("checklist", key, f"Checklist '{a['title']}' for {a['label']} "
                                                  f"is not signed{tail}"))
-    return {"available": True, "state": "ok" if not reasons else "unmet", "reasons": reasons,
+    return {"state": "ok" if not reasons else "unmet", "reasons": reasons,
             "checklists": items}
 
 
@@ -373,7 +330,7 @@ def conditions(store: Store, shipment_id: int, *, on: str | None = None) -> dict
     else:
         checks["licence"] = "unknown until the determination is current"
     cl = checklist_gate(store, shipment_id)
-    checks["checklists"] = cl["state"] if cl["available"] else NOT_AVAILABLE
+    checks["checklists"] = cl["state"]
     reasons = scr + det_r + lic_r + cl["reasons"]
     return {"shipment_id": shipment_id, "reference": ref, "status": s["status"],
             "ok": not reasons, "reasons": reasons, "checks": checks,
@@ -422,10 +379,12 @@ def _check_from(store: Store, shipment_id: int, action: str) -> Any:
     return s
 
 
-def _move(wb: Workbench, w: Any, shipment_id: int, action: str, *, reason: str = "",
-          unmet: list[dict[str, str]] | None = None, approver: str | None = None
-          ) -> dict[str, Any]:
-    """Caller holds the transaction. Re-reads the status, checks the move,
+def move(wb: Workbench, w: Any, shipment_id: int, action: str, *, reason: str = "",
+         unmet: list[dict[str, str]] | None = None, approver: str | None = None
+         ) -> dict[str, Any]:
+    """One status move (an action of :data:`ACTIONS`); the caller holds the
+    write transaction `w` (this module's actions and
+    :mod:`workbench.clearance.holds`). Re-reads the status, checks the move,
     writes status, event row and audit event."""
     allowed, to = ACTIONS[action]
     s = _check_from(wb.store, shipment_id, action)
@@ -469,7 +428,7 @@ def submit(wb: Workbench, shipment_id: int, reason: str = "") -> Change:
     """Draft (or on hold) → in review. Side effects: one transaction."""
     _writer_roles(wb)
     with wb.writing() as w:
-        m = _move(wb, w, shipment_id, "submit", reason=(reason or "").strip())
+        m = move(wb, w, shipment_id, "submit", reason=(reason or "").strip())
     return Change("shipment", shipment_id, "submit", m)
 
 
@@ -485,7 +444,7 @@ def clear(wb: Workbench, shipment_id: int, *, on: str | None = None) -> Change:
         if not c["ok"]:
             raise LedgerRefused([r["text"] for r in c["reasons"]],
                                 prefix=f"{c['reference']} cannot be cleared: ")
-        m = _move(wb, w, shipment_id, "clear")
+        m = move(wb, w, shipment_id, "clear")
     return Change("shipment", shipment_id, "clear", m)
 
 
@@ -494,7 +453,7 @@ def hold(wb: Workbench, shipment_id: int, reason: str) -> Change:
     _writer_roles(wb)
     reason = _need_reason(reason, "a hold")
     with wb.writing() as w:
-        m = _move(wb, w, shipment_id, "hold", reason=reason)
+        m = move(wb, w, shipment_id, "hold", reason=reason)
     return Change("shipment", shipment_id, "hold", m)
 
 
@@ -504,7 +463,7 @@ def block(wb: Workbench, shipment_id: int, reason: str) -> Change:
     _writer_roles(wb)
     reason = _need_reason(reason, "blocking a shipment")
     with wb.writing() as w:
-        m = _move(wb, w, shipment_id, "block", reason=reason)
+        m = move(wb, w, shipment_id, "block", reason=reason)
     return Change("shipment", shipment_id, "block", m)
 
 
@@ -515,7 +474,7 @@ def cancel(wb: Workbench, shipment_id: int, reason: str) -> Change:
     _writer_roles(wb)
     reason = _need_reason(reason, "a cancellation")
     with wb.writing() as w:
-        m = _move(wb, w, shipment_id, "cancel", reason=reason)
+        m = move(wb, w, shipment_id, "cancel", reason=reason)
         for d in ledger.drawdowns(wb.store, shipment_id=shipment_id):
             ledger.reverse(wb, d["id"], f"shipment cancelled: {reason}")
     return Change("shipment", shipment_id, "cancel", m)
@@ -549,7 +508,7 @@ def ship(wb: Workbench, shipment_id: int, *, on: str | None = None) -> Change:
                 raise LedgerRefused([r["text"] for r in new],
                                     prefix=f"{s['reference']} changed since it was cleared and "
                                            f"cannot ship: ")
-        m = _move(wb, w, shipment_id, "ship")
+        m = move(wb, w, shipment_id, "ship")
     return Change("shipment", shipment_id, "ship", m)
 
 
@@ -583,7 +542,7 @@ def override(wb: Workbench, shipment_id: int, reason: str, approver: str,
         if c["ok"] and c["status"] != "blocked":
             raise LedgerRefused(f"{c['reference']} meets every condition; clear it normally "
                                 f"(no override needed)")
-        m = _move(wb, w, shipment_id, "override", reason=reason, unmet=c["reasons"],
+        m = move(wb, w, shipment_id, "override", reason=reason, unmet=c["reasons"],
                   approver=appr.username)
     m["overridden"] = [r["text"] for r in c["reasons"]]
     return Change("shipment", shipment_id, "override", m)
@@ -617,80 +576,3 @@ def record_obligation(wb: Workbench, shipment_id: int, obligation_id: str, value
         rec = {"obligation": obligation_id, "value": value, "note": note.strip()}
         w.audit("shipment", shipment_id, "record_obligation", None, rec)
     return Change("shipment_obligation", oid, "create", rec, {"shipment_id": shipment_id})
-
-
-# -- automatic holds -------------------------------------------------------------------------
-
-def hold_affected(wb: Workbench, reason: str, shipment_ids: Iterable[int],
-                  reasons_by_id: dict[int, str] | None = None) -> dict[str, Any]:
-    """Put each listed open shipment (draft, in review, cleared) on hold with
-    `reason` (or its own entry in `reasons_by_id`); others are skipped.
-    Side effects: ONE transaction with a status event and audit event per
-    shipment held. Returns {"held": [...], "skipped": [...]}."""
-    held, skipped = [], []
-    ids = list(dict.fromkeys(int(i) for i in shipment_ids))
-    if not ids:
-        return {"held": held, "skipped": skipped}
-    with wb.writing() as w:
-        for sid in ids:
-            st = wb.store.scalar("select status from shipment where id = ?", (sid,))
-            why = (reasons_by_id or {}).get(sid, reason)
-            if st not in ACTIONS["auto_hold"][0]:
-                skipped.append({"shipment_id": sid, "status": st})
-                continue
-            held.append({**_move(wb, w, sid, "auto_hold", reason=why), "reason": why})
-    return {"held": held, "skipped": skipped}
-
-
-def on_new_snapshot(wb: Workbench, rescreen_result: dict[str, Any]) -> dict[str, Any]:
-    """Hold the open shipments a re-screen found affected.
-
-    Called by ``screening.results.rescreen_after_import`` inside its
-    transaction, with its result (callers need not call it again; a second
-    call holds nothing new). Side effects: see :func:`hold_affected`.
-    """
-    snaps = rescreen_result.get("snapshots") or []
-    lists = ", ".join(f"{s.get('source')} of {s.get('publish_date') or ''}".strip()
-                      for s in snaps) or "a new list snapshot"
-    hits_by_party: dict[int, int] = {}
-    for r in rescreen_result.get("results") or []:
-        if r.get("hits"):
-            hits_by_party[r["party_id"]] = len(r["hits"])
-    gone = {g["party_id"] for g in rescreen_result.get("gone") or []}
-    by_id = {}
-    for s in rescreen_result.get("affected_shipments") or []:
-        names = [r["legal_name"] for r in wb.store.all(
-            "select distinct p.id, p.legal_name from shipment_party sp join party p on"
-            " p.id = sp.party_id where sp.shipment_id = ?", (s["id"],))
-            if r["id"] in hits_by_party or r["id"] in gone]
-        by_id[s["id"]] = (f"New list snapshot ({lists}) changes the screening of "
-                          f"{', '.join(names) or 'its parties'} — review the hits on the "
-                          f"Screening page, then clear again")
-    return hold_affected(wb, "new list snapshot", list(by_id), by_id)
-
-
-def on_new_pack(wb: Workbench, impact: dict[str, Any]) -> dict[str, Any]:
-    """Hold the open shipments whose outcome a new rules pack changes.
-
-    Called by ``rules.store.install_pack`` inside its transaction with
-    ``rules.store.impact(store, new, old)``. Side effects: see
-    :func:`hold_affected`.
-    """
-    to = impact.get("to") or {}
-    pack = f"{to.get('id', 'a new rules pack')} {to.get('version', '')}".strip()
-
-    def out(o: dict[str, Any]) -> str:
-        return (o.get("outcome") or "?").replace("_", " ") + \
-            (f" ({o['exception']})" if o.get("exception") else "")
-
-    by_id: dict[int, str] = {}
-    for s in impact.get("shipments") or []:
-        by_id[s["shipment_id"]] = (f"Rules pack {pack} changes the outcome from "
-                                   f"{out(s['before'])} to {out(s['after'])} — determine again "
-                                   f"and review before clearing")
-    for d in impact.get("determinations") or []:
-        if d.get("shipment_id") is not None and d["shipment_id"] not in by_id:
-            by_id[d["shipment_id"]] = (f"Rules pack {pack} would change the saved "
-                                       f"determination from {out(d['before'])} to "
-                                       f"{out(d['after'])} — determine again")
-    return hold_affected(wb, f"rules pack {pack}", list(by_id), by_id)

@@ -9,30 +9,8 @@ from typing import Any
 
 import click
 
-from workbench.errors import NotFound, WorkbenchError
-
-
-def _party_id(store: Any, ref: str) -> int:
-    from workbench.records.parties import find_party
-
-    if ref.strip().isdigit() and store.one("select 1 from party where id = ?", (int(ref),)):
-        return int(ref)
-    pid = find_party(store, ref)
-    if pid is None:
-        raise NotFound(f"no party with id or name {ref!r}")
-    return pid
-
-
-def _shipment_id(store: Any, ref: str) -> int:
-    from workbench.records.shipments import find_shipment
-
-    sid = find_shipment(store, ref)
-    if sid is None and ref.strip().isdigit() and store.one(
-            "select 1 from shipment where id = ?", (int(ref),)):
-        sid = int(ref)
-    if sid is None:
-        raise NotFound(f"no shipment with reference {ref!r}")
-    return sid
+from workbench.cli.common import Ctx, party_by_ref, pass_ctx, shipment_by_ref
+from workbench.errors import WorkbenchError
 
 
 def _password(prompt: str) -> str:
@@ -73,8 +51,6 @@ def _run_text(r: dict[str, Any]) -> str:
 
 def register(cli: click.Group) -> None:
     """Add the `checklist` command group to the main `workbench` group."""
-    from workbench.cli.main import Ctx, pass_ctx
-
     from workbench.checklists import runs as cs
 
     @cli.group("checklist")
@@ -121,8 +97,8 @@ def register(cli: click.Group) -> None:
         store = c.workbench().store
         if (party is None) == (shipment is None):
             raise click.UsageError("give --party or --shipment")
-        res = cs.applicable(store, party_id=_party_id(store, party) if party else None,
-                            shipment_id=_shipment_id(store, shipment) if shipment else None)
+        res = cs.applicable(store, party_id=party_by_ref(store, party) if party else None,
+                            shipment_id=shipment_by_ref(store, shipment) if shipment else None)
 
         def text() -> str:
             if not res:
@@ -145,8 +121,8 @@ def register(cli: click.Group) -> None:
         if (party is None) == (shipment is None):
             raise click.UsageError("give --party or --shipment")
         wb = c.signed_in()
-        ch = cs.start_run(wb, template, party_id=_party_id(wb.store, party) if party else None,
-                          shipment_id=_shipment_id(wb.store, shipment) if shipment else None)
+        ch = cs.start_run(wb, template, party_id=party_by_ref(wb.store, party) if party else None,
+                          shipment_id=shipment_by_ref(wb.store, shipment) if shipment else None)
         c.out(ch.record, f"Run {ch.id} started: {ch.record['template']['title']} for "
                          f"{ch.record['target']['kind']} {ch.record['target']['label']}")
 

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import click
 
+from workbench.cli.common import Ctx, pass_ctx
 from workbench.errors import WorkbenchError
 from workbench.records.values import format_money
 from workbench.licensing import LedgerRefused
@@ -42,8 +43,6 @@ def _balance_text(b: dict[str, Any]) -> str:
 
 def register(cli: click.Group) -> None:
     """Add the ledger and clearance commands to the main `workbench` group."""
-    from workbench.cli.main import Ctx, pass_ctx
-
     def as_json(c: Ctx, flag: bool) -> bool:
         return flag or c.as_json
 

@@ -10,91 +10,17 @@ and ``$WORKBENCH_PASSWORD`` (or a hidden prompt).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
 from workbench import __version__, users
 from workbench.db import audit
-from workbench.app import Workbench, default_db_path
+from workbench.cli import checklists, clearance, packets, rules, screening
+from workbench.cli.common import Ctx, pass_ctx, progress_bar
 from workbench.errors import WorkbenchError
-
-
-class Ctx:
-    """Lazily opened façade shared by the subcommands of one invocation."""
-
-    def __init__(self, db: str | None, user: str | None, as_json: bool):
-        self.db_path = Path(db) if db else default_db_path()
-        self.username = user
-        self.as_json = as_json
-        self._wb: Workbench | None = None
-
-    def workbench(self, *, must_exist: bool = True) -> Workbench:
-        if self._wb is None:
-            if must_exist and not self.db_path.exists():
-                raise WorkbenchError(
-                    f"{self.db_path}: no database here; create one with "
-                    f"`workbench --db {self.db_path} init` (add --demo for demo data)")
-            self._wb = Workbench.open(self.db_path)
-        return self._wb
-
-    def signed_in(self) -> Workbench:
-        """The façade with a user signed in (for commands that write)."""
-        wb = self.workbench()
-        name = self.username or os.environ.get("WORKBENCH_USER")
-        if not name:
-            raise WorkbenchError("this command changes records: name the user with "
-                                 "--user NAME or $WORKBENCH_USER")
-        password = os.environ.get("WORKBENCH_PASSWORD")
-        if password is None:
-            if not sys.stdin.isatty():
-                raise WorkbenchError("no password: set $WORKBENCH_PASSWORD or run "
-                                     "from a terminal to be asked")
-            password = click.prompt(f"Password for {name}", hide_input=True,
-                                    err=True)
-        wb.login(name, password)
-        return wb
-
-    def close(self) -> None:
-        if self._wb is not None:
-            self._wb.close()
-
-    def out(self, data: Any, text: str | Callable[[], str]) -> None:
-        if self.as_json:
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-        else:
-            click.echo(text() if callable(text) else text)
-
-
-def progress_bar(label: str) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:
-    """A progress callback drawing a bar on a terminal, silent when piped."""
-    if not sys.stderr.isatty():
-        return (lambda done, total: None), (lambda: None)
-    state: dict[str, Any] = {}
-
-    def cb(done: int, total: int | None) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(length=total or 0, label=label, file=sys.stderr)
-            bar.__enter__()
-            state["bar"], state["pos"] = bar, 0
-        if total and bar.length != total:
-            bar.length = total
-        bar.update(done - state["pos"])
-        state["pos"] = done
-
-    def finish() -> None:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
-
-    return cb, finish
-
-
-pass_ctx = click.make_pass_decorator(Ctx)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -187,7 +113,7 @@ def import_cmd(c: Ctx, kind: str, file: Path, good_only: bool, no_update: bool) 
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def template_cmd(kind: str, file: Path) -> None:
     """Write an import template (CSV or XLSX, by the file's extension)."""
-    from workbench.spreadsheets.imports import write_template
+    from workbench.spreadsheets.exports import write_template
 
     write_template(kind, file)
     click.echo(f"Wrote {file}")
@@ -362,9 +288,11 @@ def settings_set(c: Ctx, name: str, value: str) -> None:
     c.out({key: stored}, f"{name} is now {stored!r}")
 
 
-from workbench.cli.screening import register as _register_screening  # noqa: E402
 
-_register_screening(cli)
+
+# Each area adds its commands to the group.
+for _area in (screening, rules, checklists, clearance, packets):
+    _area.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,18 +316,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-from workbench.cli.rules import register as _register_rules  # noqa: E402
-
-_register_rules(cli)
-from workbench.cli.checklists import register as _register_checklists  # noqa: E402
-
-_register_checklists(cli)
-from workbench.cli.clearance import register as _register_ledger  # noqa: E402
-
-_register_ledger(cli)
-from workbench.cli.packets import register as _register_packets  # noqa: E402
-
-_register_packets(cli)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import click
 
+from workbench.cli.common import Ctx, party_by_ref, pass_ctx, progress_bar
 from workbench.errors import WorkbenchError
 
 
 def register(cli: click.Group) -> None:
     """Add the `packet` command group to the main `workbench` group."""
-    from workbench.cli.main import Ctx, pass_ctx
-
     @cli.group("packet")
     def packet_group() -> None:
         """Audit packets (signed PDF + Excel workbook) and checking them."""
@@ -45,11 +44,7 @@ def register(cli: click.Group) -> None:
         wb = c.signed_in()
         pid = None
         if party:
-            from workbench.cli.checklists import _party_id
-
-            pid = _party_id(wb.store, party)
-        from workbench.cli.main import progress_bar
-
+            pid = party_by_ref(wb.store, party)
         cb, finish = progress_bar("Writing the packet")
         try:
             res = export_packet(

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from workbench.cli.common import party_by_ref
+from workbench.clearance import holds
 from workbench.errors import WorkbenchError
 from workbench.rules import determinations as rstore
 from workbench.rules.engine import TxnError, determine
@@ -300,7 +302,7 @@ def rules_load(folder: Path, as_json_flag: bool) -> None:
     c = click.get_current_context().obj
     wb = c.signed_in()
     new = load_pack(folder)
-    ch = rstore.install_pack(wb, new)
+    ch = holds.install_pack(wb, new)
     d = ch.extra["diff"]
     imp = ch.extra["impact"] or {"shipments": [], "determinations": []}
     held = ch.extra["held"]
@@ -325,7 +327,7 @@ def rules_letter(overlay: str, withdraw: bool, received_on: str | None, referenc
     Saved determinations made before become out of date."""
     c = click.get_current_context().obj
     wb = c.signed_in()
-    ch = rstore.record_letter(wb, overlay, active=not withdraw, received_on=received_on,
+    ch = holds.record_letter(wb, overlay, active=not withdraw, received_on=received_on,
                               reference=reference, note=note)
     now = rstore.active_letters(wb.store)
     held = ch.extra["held"]
@@ -365,12 +367,10 @@ def rules_letters(as_json_flag: bool) -> None:
 def rules_tag(party: str, tag: str, remove: bool, note: str, as_json_flag: bool) -> None:
     """Record a fact about a party that the rules use (PARTY: id or exact
     name; TAG e.g. approved_csp, government_end_user), or remove it."""
-    from workbench.cli.checklists import _party_id
-
     c = click.get_current_context().obj
     wb = c.signed_in()
-    pid = _party_id(wb.store, party)
-    ch = rstore.set_party_tag(wb, pid, tag, present=not remove, note=note)
+    pid = party_by_ref(wb.store, party)
+    ch = holds.set_party_tag(wb, pid, tag, present=not remove, note=note)
     now = rstore.party_tags(wb.store, pid)
     held = [h["reference"] for h in ch.extra["held"]]
     _emit({"party_id": pid, "tags": now, "held": held},

@@ -7,13 +7,12 @@ from typing import Any
 
 import click
 
+from workbench.cli.common import Ctx, pass_ctx, progress_bar
 from workbench.errors import WorkbenchError
 
 
 def register(cli: click.Group) -> None:
     """Add the screening commands to the main `workbench` group."""
-    from workbench.cli.main import Ctx, pass_ctx, progress_bar
-
     @cli.group("lists")
     def lists_group() -> None:
         """Restricted-party list snapshots (CSL, OFAC SDN and non-SDN as CSV or XML, BIS DPL)."""
@@ -29,7 +28,7 @@ def register(cli: click.Group) -> None:
         """Import a list file (or, for OFAC, the folder holding sdn.csv, cons_prim.csv,
         sdn.xml or consolidated.xml) as a new snapshot, then re-screen every party
         against what changed."""
-        from workbench.screening.results import rescreen_after_import
+        from workbench.clearance.holds import rescreen_after_import
         from workbench.screening.snapshots import import_list
 
         if path.is_dir():
@@ -84,8 +83,8 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def lists_download(c: Ctx, url: str | None, save_url: bool) -> None:
         """Download the latest Consolidated Screening List and import it."""
+        from workbench.clearance.holds import rescreen_after_import
         from workbench.screening.download import download_latest, set_csl_url
-        from workbench.screening.results import rescreen_after_import
 
         wb = c.signed_in()
         if url and save_url:

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
+from workbench.db import migrations
 from workbench.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -61,11 +62,9 @@ class Store:
         self._conns_lock = threading.Lock()
         self.backup_before_migration: Path | None = None
         if migrate and self.path.exists():
-            from workbench.db.migrations import refuse_newer
-
             # Before our own connection switches the file to WAL: a refused
             # file is left byte-for-byte as it was.
-            refuse_newer(self.path)
+            migrations.refuse_newer(self.path)
         conn = self.conn  # opens and validates the file
         try:
             conn.execute("select count(*) from sqlite_master").fetchone()
@@ -73,10 +72,8 @@ class Store:
             self.close()
             raise StoreError(f"{self.path}: not a workbench database ({e})") from e
         if migrate:
-            from workbench.db.migrations import migrate as _migrate
-
             try:
-                _migrate(self)
+                migrations.migrate(self)
             except BaseException:
                 self.close()  # no connection (and -wal/-shm) left behind
                 raise

@@ -33,7 +33,6 @@ from typing import Any
 
 from workbench.app import Change, Workbench
 from workbench.errors import NotFound
-from workbench.db.migrations import migration
 from workbench.db.store import Store, utc_now
 from workbench.records.values import format_money
 from workbench.licensing import LedgerRefused
@@ -54,79 +53,6 @@ CITE_TOLERANCE = "15 CFR 750.11 (regulations.md §7)"
 CITE_LIMITS = "15 CFR 750.7(f) (regulations.md §7)"
 CITE_VALIDITY = "15 CFR 750.7(g) (regulations.md §7)"
 CITE_PARTIES = "15 CFR 750.7(a) (regulations.md §7)"
-
-
-def _append_only(db: Any, table: str) -> None:
-    db.execute(f"create trigger {table}_no_update before update on {table} begin "
-               f"select raise(abort, '{table} is append-only: UPDATE refused'); end")
-    db.execute(f"create trigger {table}_no_delete before delete on {table} begin "
-               f"select raise(abort, '{table} is append-only: DELETE refused'); end")
-
-
-@migration(name="ledger_0001_drawdowns_status_obligations")
-def _m_ledger_0001(db: Any) -> None:
-    # Drawdowns name licence and shipment lines by number, not row id:
-    # save_licence/save_shipment rewrite their child rows on every edit.
-    db.execute("""create table ledger_drawdown (
-  id integer primary key,
-  kind text not null check (kind in ('draw','reversal')),
-  reverses integer references ledger_drawdown(id),
-  licence_id integer not null references licence(id),
-  licence_line_no integer not null,
-  shipment_id integer not null references shipment(id),
-  shipment_line_no integer not null,
-  quantity integer not null check (quantity >= 0),
-  value_minor integer not null check (value_minor >= 0),
-  currency text not null,
-  unit text not null,
-  tolerance_pct real not null,
-  reason text not null default '',
-  created_by text not null,
-  created_at text not null,
-  check ((kind = 'reversal') = (reverses is not null))
-) strict""")
-    db.execute("create unique index ledger_drawdown_reversed_once on"
-               " ledger_drawdown(reverses) where reverses is not null")
-    db.execute("create index ledger_drawdown_licence on ledger_drawdown(licence_id,"
-               " licence_line_no)")
-    db.execute("create index ledger_drawdown_shipment on ledger_drawdown(shipment_id)")
-    # Second line of defence behind the checks in draw(): the licensed
-    # quantity ("number" units) can never be exceeded, whatever the caller.
-    db.execute("""create trigger ledger_drawdown_quantity_cap before insert on ledger_drawdown
-when new.kind = 'draw' and new.unit = 'number' and (select quantity from licence_line
-  where licence_id = new.licence_id and line_no = new.licence_line_no) is not null
-  and new.quantity + coalesce((select sum(d.quantity) from ledger_drawdown d
-    where d.kind = 'draw' and d.licence_id = new.licence_id
-      and d.licence_line_no = new.licence_line_no
-      and not exists (select 1 from ledger_drawdown r where r.reverses = d.id)), 0)
-  > (select quantity from licence_line where licence_id = new.licence_id
-     and line_no = new.licence_line_no)
-begin select raise(abort, 'licence line quantity exceeded: drawdown refused'); end""")
-    db.execute("""create table ledger_status_event (
-  id integer primary key,
-  shipment_id integer not null references shipment(id),
-  action text not null,
-  from_status text not null,
-  to_status text not null,
-  reason text not null default '',
-  unmet text not null default '[]',
-  approver text,
-  by_user text not null,
-  at text not null
-) strict""")
-    db.execute("create index ledger_status_event_shipment on ledger_status_event(shipment_id)")
-    db.execute("""create table ledger_obligation (
-  id integer primary key,
-  shipment_id integer not null references shipment(id),
-  obligation_id text not null,
-  value text not null,
-  note text not null default '',
-  recorded_by text not null,
-  recorded_at text not null
-) strict""")
-    db.execute("create index ledger_obligation_shipment on ledger_obligation(shipment_id)")
-    for t in ("ledger_drawdown", "ledger_status_event", "ledger_obligation"):
-        _append_only(db, t)
 
 
 # -- pure rules ------------------------------------------------------------------------

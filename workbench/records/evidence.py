@@ -29,7 +29,6 @@ from typing import Any
 
 from workbench.app import Change, Workbench
 from workbench.errors import NotFound, WorkbenchError
-from workbench.db.migrations import migration
 from workbench.db.store import Store, utc_now
 
 MAX_EVIDENCE_BYTES = 25 * 1024 * 1024
@@ -49,35 +48,6 @@ class EvidenceError(WorkbenchError):
 
 class EvidenceTampered(WorkbenchError):
     """Stored bytes no longer match the SHA-256 recorded when they were added."""
-
-
-@migration(name="evidence_0001_files")
-def _m_evidence_0001(db: Any) -> None:
-    db.execute("""create table evidence (
-  id integer primary key,
-  sha256 text not null check (length(sha256) = 64),
-  size integer not null check (size >= 0),
-  name text not null,
-  mime text not null,
-  content blob not null,
-  added_at text not null,
-  added_by text not null
-) strict""")
-    db.execute("create index evidence_sha on evidence(sha256)")
-    db.execute("""create table evidence_link (
-  id integer primary key,
-  evidence_id integer not null references evidence(id),
-  entity text not null,
-  entity_id text not null,
-  linked_at text not null,
-  linked_by text not null
-) strict""")
-    db.execute("create index evidence_link_entity on evidence_link(entity, entity_id)")
-    for t in ("evidence", "evidence_link"):
-        db.execute(f"create trigger {t}_no_update before update on {t} begin "
-                   f"select raise(abort, '{t} is append-only: UPDATE refused'); end")
-        db.execute(f"create trigger {t}_no_delete before delete on {t} begin "
-                   f"select raise(abort, '{t} is append-only: DELETE refused'); end")
 
 
 # -- sniffing ---------------------------------------------------------------------

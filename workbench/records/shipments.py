@@ -15,10 +15,11 @@ in major units as text, for forms and exports.
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from workbench.app import Change, Workbench
-from workbench.errors import NotFound
+from workbench.errors import FieldError, NotFound, ValidationError
 from workbench.records.rows import check_parties_exist, check_version, party_roles, write_row
 from workbench.db.store import Store, utc_now
 from workbench.records.values import (
@@ -38,6 +39,9 @@ STATUSES = ("draft", "in_review", "cleared", "on_hold", "blocked", "shipped",
 STATUS_LABELS = {"draft": "Draft", "in_review": "In review", "cleared": "Cleared",
                  "on_hold": "On hold", "blocked": "Blocked", "shipped": "Shipped",
                  "cancelled": "Cancelled"}
+# Not yet shipped or cancelled: what a new list, pack, letter or fact can still
+# put on hold, and what "open shipment" means everywhere.
+OPEN_STATUSES = ("draft", "in_review", "on_hold", "blocked", "cleared")
 ROLES = ("purchaser", "intermediate_consignee", "ultimate_consignee",
          "end_user", "forwarder")
 ROLE_LABELS = {"purchaser": "Purchaser",
@@ -110,6 +114,37 @@ def normalise_shipment(data: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
+def check_save_status(before: dict[str, Any] | None, status: str, ship_date: str | None,
+                      on: str | None = None) -> None:
+    """Whether editing a shipment record may set `status`. Pure.
+
+    A new record may start as draft, in review, on hold, blocked or
+    cancelled, or as shipped when its ship date has passed (a record of a
+    past shipment, e.g. an imported history) — never as cleared. An existing
+    record keeps its status, except draft ⇄ in review. Everything else goes
+    through :mod:`workbench.clearance.status`. Raises ValidationError on the ``status`` field.
+    """
+    on = on or _dt.date.today().isoformat()
+    if before is None:
+        if status == "cleared":
+            raise ValidationError(FieldError(
+                "status", "a new shipment cannot start as Cleared; save it as a draft and "
+                          "clear it once its checks are complete"))
+        if status == "shipped" and (ship_date or "9999") > on:
+            raise ValidationError(FieldError(
+                "status", "only a past shipment (ship date today or earlier) can be recorded "
+                          "as Shipped; save it as a draft and clear it"))
+        return
+    old = before["status"]
+    if status == old or {old, status} == {"draft", "in_review"}:
+        return
+    raise ValidationError(FieldError(
+        "status", f"the status is {STATUS_LABELS.get(old, old)}; a change to {STATUS_LABELS.get(status, status)} goes through "
+                  f"clearance (Shipments page, or `workbench shipment clear|hold|ship|cancel`)"
+                  f" — if you did not mean to change it, reopen the shipment: its status may "
+                  f"have changed since you opened it"))
+
+
 def save_shipment(wb: Workbench, data: dict[str, Any]) -> Change:
     """Create or update a shipment with its lines and parties.
 
@@ -127,8 +162,6 @@ def save_shipment(wb: Workbench, data: dict[str, Any]) -> Change:
         # Status moves belong to clearance (workbench.clearance.status): an
         # edit may only keep the status (or swap draft/in review); the check
         # runs inside this transaction so it sees the status as it is now.
-        from workbench.clearance.status import check_save_status
-
         if before is not None and blank(data.get("status")):
             rec["status"] = before["status"]  # no status given: keep the current one
         check_save_status(before, rec["status"], rec["ship_date"])

@@ -18,106 +18,23 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from typing import Any, Callable
 
 from workbench.records import items as items_mod
 from workbench.records import parties as parties_mod
 from workbench.records import shipments as shipments_mod
+from workbench.records.shipments import OPEN_STATUSES
 from workbench.app import Change, Workbench
+from workbench.records.values import parse_date
 from workbench.errors import NotFound, ValidationError, FieldError
-from workbench.db.migrations import migration
 from workbench.db.store import Store, utc_now
 from workbench.rules.classify import classify
 from workbench.rules.engine import canonical, determine
 from workbench.rules.pack import Pack, builtin_pack, load_pack, load_pack_files
+from workbench.screening import results as sr
 
 HitsFor = Callable[[int], "list[dict[str, Any]] | None"]
-OPEN_STATUSES = ("draft", "in_review", "on_hold", "blocked", "cleared")
-
-
-def _append_only(db: Any, table: str) -> None:
-    db.execute(f"create trigger {table}_no_update before update on {table} begin "
-               f"select raise(abort, '{table} is append-only: UPDATE refused'); end")
-    db.execute(f"create trigger {table}_no_delete before delete on {table} begin "
-               f"select raise(abort, '{table} is append-only: DELETE refused'); end")
-
-
-@migration(name="rules_0001_packs_classifications_determinations")
-def _m_rules_0001(db: Any) -> None:
-    db.execute("""create table rules_pack (
-  id integer primary key,
-  pack_id text not null,
-  version text not null,
-  sha256 text not null unique,
-  as_of text not null,
-  supersedes text,
-  manifest text not null,
-  files text not null,
-  loaded_at text not null,
-  loaded_by text not null
-) strict""")
-    db.execute("""create table rules_pack_activation (
-  seq integer primary key,
-  pack_row integer not null references rules_pack(id),
-  activated_at text not null,
-  activated_by text not null
-) strict""")
-    db.execute("""create table rules_classification (
-  id integer primary key,
-  item_id integer not null references item(id),
-  item_version integer not null,
-  pack_sha256 text not null,
-  as_of_date text not null,
-  computed text not null,
-  proposed_eccn text,
-  decision text not null check (decision in ('accepted','overridden')),
-  eccn text,
-  reason text not null default '',
-  evidence text not null default '[]',
-  decided_by text not null,
-  decided_at text not null
-) strict""")
-    db.execute("create index rules_classification_item on rules_classification(item_id)")
-    db.execute("""create table rules_determination (
-  id integer primary key,
-  shipment_id integer references shipment(id),
-  shipment_version integer,
-  eval_date text not null,
-  pack_id text not null,
-  pack_version text not null,
-  pack_sha256 text not null,
-  input text not null,
-  input_sha256 text not null,
-  result text not null,
-  outcome text not null,
-  exception text,
-  evaluated_at text not null,
-  evaluated_by text not null
-) strict""")
-    db.execute("create index rules_determination_shipment on rules_determination(shipment_id)")
-    db.execute("""create table rules_party_tag (
-  id integer primary key,
-  party_id integer not null references party(id),
-  tag text not null,
-  present integer not null check (present in (0,1)),
-  note text not null default '',
-  recorded_by text not null,
-  recorded_at text not null
-) strict""")
-    db.execute("create index rules_party_tag_party on rules_party_tag(party_id, tag)")
-    db.execute("""create table rules_letter (
-  id integer primary key,
-  overlay_id text not null,
-  active integer not null check (active in (0,1)),
-  received_on text,
-  reference text not null default '',
-  note text not null default '',
-  recorded_by text not null,
-  recorded_at text not null
-) strict""")
-    for t in ("rules_pack", "rules_pack_activation", "rules_classification",
-              "rules_determination", "rules_party_tag", "rules_letter"):
-        _append_only(db, t)
 
 
 # -- packs -----------------------------------------------------------------------
@@ -170,17 +87,16 @@ def install_pack(wb: Workbench, source: str | Pack, *,
     """Verify a pack folder (or a loaded Pack), store it and make it active.
 
     Side effects: one transaction inserting the pack (if that hash is new)
-    and an activation row, with an audit event, and putting on hold every
-    open shipment whose outcome the new pack changes
-    (:func:`workbench.clearance.status.on_new_pack`). Raises PackError for a
-    bad pack (nothing written). ``Change.extra`` carries the diff against the
-    pack that was active before, the impact and the shipments held.
-    `hits_for` (default: the stored screening results) feeds the impact.
+    and an activation row, with an audit event. Holds nothing: callers use
+    :func:`workbench.clearance.holds.install_pack`, which runs this inside its
+    own transaction and holds the open shipments the impact names. Raises
+    PackError for a bad pack (nothing written). ``Change.extra`` carries the
+    diff against the pack that was active before and the impact (None when
+    the same pack is installed again). `hits_for` (default: the stored
+    screening results) feeds the impact.
     """
     pack = source if isinstance(source, Pack) else load_pack(source)
     files = {p: b.decode("utf-8") for p, b in pack.files.items()}
-    from workbench.clearance import status as clearance
-
     with wb.writing() as w:
         # read under the write lock: a pack activated meanwhile by another
         # process cannot make the diff, impact or audit "before" wrong
@@ -204,9 +120,8 @@ def install_pack(wb: Workbench, source: str | Pack, *,
         w.conn.execute("insert into rules_pack_activation (pack_row, activated_at,"
                        " activated_by) values (?,?,?)", (rid, utc_now(), wb.user.username))
         w.audit("rules_pack", rid, "activate", before.ref, pack.ref)
-        held = clearance.on_new_pack(wb, imp)["held"] if imp else []
     return Change("rules_pack", rid, "activate", pack.ref,
-                  {"diff": diff_packs(before, pack), "impact": imp, "held": held})
+                  {"diff": diff_packs(before, pack), "impact": imp})
 
 
 # -- classification ------------------------------------------------------------------
@@ -313,7 +228,7 @@ def decide_classification(wb: Workbench, item_id: int, *, accept: bool,
 
 # -- party facts the rules use -----------------------------------------------------------
 
-def _open_outcomes(store: Store, party_id: int | None = None
+def open_outcomes(store: Store, party_id: int | None = None
                    ) -> dict[int, tuple[str, str | None]]:
     """(outcome, exception) of every open shipment (of `party_id`) under the
     pack in force, the stored letters and tags and the latest screening, as
@@ -335,47 +250,42 @@ def _open_outcomes(store: Store, party_id: int | None = None
     return out
 
 
-def _hold_changed(wb: Workbench, before: dict[int, tuple[str, str | None]], what: str,
-                  party_id: int | None = None) -> tuple[list[int], list[dict[str, Any]]]:
-    """Compare outcomes now with `before` and put the open shipments whose
-    outcome changed on hold, saying `what` changed it. Caller holds the
-    write transaction. Returns (changed ids, held)."""
-    from workbench.clearance import status as clearance
-
-    after = _open_outcomes(wb.store, party_id)
+def changed_outcomes(store: Store, before: dict[int, tuple[str, str | None]], what: str,
+                     party_id: int | None = None) -> dict[int, str]:
+    """The open shipments whose outcome differs now from `before` (an
+    :func:`open_outcomes` read earlier in the same transaction), each with a
+    reason in words saying that `what` changed it. Read-only."""
+    after = open_outcomes(store, party_id)
 
     def words(o: tuple[str, str | None]) -> str:
         return o[0].replace("_", " ") + (f" ({o[1]})" if o[1] else "")
 
-    reasons = {sid: f"{what}: the outcome changes from {words(before[sid])} to "
-                    f"{words(o)} — determine again before clearing"
-               for sid, o in after.items() if sid in before and before[sid] != o}
-    held = clearance.hold_affected(wb, what, list(reasons), reasons)["held"] if reasons else []
-    return sorted(reasons), held
+    return {sid: f"{what}: the outcome changes from {words(before[sid])} to "
+                 f"{words(o)} — determine again before clearing"
+            for sid, o in after.items() if sid in before and before[sid] != o}
 
 
 def set_party_tag(wb: Workbench, party_id: int, tag: str, present: bool = True,
                   note: str = "") -> Change:
     """Record (or withdraw) a rules fact about a party, e.g.
     ``approved_csp``. Side effects: one transaction: the append-only row,
-    its audit event, and the hold of the party's open shipments whose
-    outcome the fact changes. ``Change.extra``: ``held``, ``changed``."""
+    its audit event. Holds nothing: callers use
+    :func:`workbench.clearance.holds.set_party_tag`, which also holds the
+    party's open shipments whose outcome the fact changes.
+    ``Change.extra``: ``what`` (the change in words)."""
     tag = tag.strip().lower()
     if not tag or len(tag) > 60:
         raise ValidationError(FieldError("tag", "1 to 60 characters"))
     parties_mod.get_party(wb.store, party_id)
     with wb.writing() as w:
-        before = _open_outcomes(wb.store, party_id)
         cur = w.conn.execute(
             "insert into rules_party_tag (party_id, tag, present, note, recorded_by,"
             " recorded_at) values (?,?,?,?,?,?)",
             (party_id, tag, int(present), note, wb.user.username, utc_now()))
         w.audit("party_rules_tag", party_id, "add" if present else "remove", None,
                 {"tag": tag, "note": note})
-        changed, held = _hold_changed(
-            wb, before, f"Party fact {tag} {'recorded' if present else 'removed'}", party_id)
     return Change("party_rules_tag", cur.lastrowid, "add" if present else "remove", None,
-                  {"held": held, "changed": changed})
+                  {"what": f"Party fact {tag} {'recorded' if present else 'removed'}"})
 
 
 def party_tag_records(store: Store, party_id: int) -> list[dict[str, Any]]:
@@ -399,14 +309,12 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
     """Record that the exporter received (or no longer holds) a
     company-specific is-informed letter; the overlay with that id then
     applies to its determinations (saved determinations made before become
-    out of date, so clearance asks for a new one), and the open shipments
-    whose outcome it changes are put on hold in the same transaction.
-    Refuses an id that is not a company-specific overlay of the pack in
-    force, a bad date, an overlong reference. Side effects: one transaction:
-    the letter row, its audit event, the holds with theirs. ``Change.extra``:
-    ``held`` and ``changed`` (shipment ids)."""
-    from workbench.records.values import parse_date
-
+    out of date, so clearance asks for a new one). Refuses an id that is not
+    a company-specific overlay of the pack in force, a bad date, an overlong
+    reference. Side effects: one transaction: the letter row and its audit
+    event. Holds nothing: callers use
+    :func:`workbench.clearance.holds.record_letter`, which also holds the open
+    shipments whose outcome the letter changes. ``Change.extra``: ``what``."""
     overlay_id = (overlay_id or "").strip()
     known = {o.id: o for o in active_pack(wb.store).overlays
              if o.data.get("company_specific")}
@@ -424,7 +332,6 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
         raise ValidationError(FieldError("reference", "the reference is limited to 200 and "
                                                       "the note to 2,000 characters"))
     with wb.writing() as w:
-        before = _open_outcomes(wb.store)
         cur = w.conn.execute(
             "insert into rules_letter (overlay_id, active, received_on, reference, note,"
             " recorded_by, recorded_at) values (?,?,?,?,?,?,?)",
@@ -432,11 +339,9 @@ def record_letter(wb: Workbench, overlay_id: str, *, active: bool = True,
              utc_now()))
         w.audit("rules_letter", overlay_id, "receive" if active else "withdraw", None,
                 {"received_on": received_on, "reference": reference})
-        changed, held = _hold_changed(
-            wb, before, f"Is-informed letter {overlay_id} "
-                        f"{'received' if active else 'withdrawn'}")
     return Change("rules_letter", cur.lastrowid, "receive" if active else "withdraw", None,
-                  {"held": held, "changed": changed})
+                  {"what": f"Is-informed letter {overlay_id} "
+                           f"{'received' if active else 'withdrawn'}"})
 
 
 def letters(store: Store) -> list[dict[str, Any]]:
@@ -658,15 +563,9 @@ def screening_hits_for(store: Store) -> HitsFor:
     hits decided false-positive (or cleared) are dropped; true matches are
     "confirmed"; undecided ones are "possible" (review, not a licence).
     """
-    import sqlite3
-
     def f(party_id: int) -> list[dict[str, Any]] | None:
-        try:
-            from workbench.screening import results as sr
-            run = store.scalar("select max(run_id) from screening_party_run where party_id = ?",
-                               (party_id,))
-        except (ImportError, sqlite3.OperationalError):
-            return None  # screening not installed in this database
+        run = store.scalar("select max(run_id) from screening_party_run where party_id = ?",
+                           (party_id,))
         if run is None:
             return None
         out = []
@@ -691,12 +590,6 @@ def screen_txn_parties(store: Store, txn: dict[str, Any]) -> dict[str, Any]:
     ``list_hits`` against the loaded list snapshots. Read-only; returns a new
     txn. Matches are "possible" (nobody has decided them). When no snapshot is
     loaded the parties stay unscreened."""
-    import sqlite3
-
-    try:
-        from workbench.screening import results as sr
-    except ImportError:
-        return txn
     out = json.loads(json.dumps(txn))
     for p in out.get("parties") or []:
         if "list_hits" in p or not p.get("name"):

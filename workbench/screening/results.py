@@ -19,9 +19,9 @@ from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
 from workbench.records import parties as _parties
+from workbench.records.shipments import OPEN_STATUSES
 from workbench.app import Change, Workbench
 from workbench.errors import FieldError, NotFound, ValidationError
-from workbench.db.migrations import migration
 from workbench.db.store import Store, utc_now
 
 from workbench.screening.lists import ListEntry, is_cancelled, Cancelled
@@ -37,74 +37,6 @@ from workbench.screening.snapshots import (
 DECISIONS = ("true_match", "false_positive", "escalate")
 DECISION_LABELS = {"true_match": "True match", "false_positive": "False positive",
                    "escalate": "Escalate"}
-
-
-@migration(name="screening_0002_results")
-def _m_results(db) -> None:
-    for stmt in """
-create table screening_run (
-  id integer primary key,
-  ts text not null,
-  user text not null,
-  scope text not null,
-  subject text not null default '',
-  snapshots text not null,
-  threshold real not null,
-  parties integer not null default 0,
-  hits integer not null default 0
-) strict;
-create table screening_hit (
-  id integer primary key,
-  run_id integer not null references screening_run(id),
-  party_id integer references party(id),
-  shipment_id integer references shipment(id),
-  query text not null,
-  entry_id text not null,
-  snapshot_id integer not null references list_snapshot(id),
-  list_code text not null,
-  list_name text not null,
-  primary_name text not null,
-  matched_name text not null,
-  score real not null,
-  explanation text not null,
-  detail text not null,
-  entry_content_hash text not null,
-  names_hash text not null,
-  status text not null check (status in ('open','cleared','confirmed','escalated')),
-  decision_id integer
-) strict;
-create index screening_hit_party on screening_hit(party_id, run_id);
-create index screening_hit_run on screening_hit(run_id);
-create table screening_party_run (
-  run_id integer not null references screening_run(id),
-  party_id integer not null references party(id),
-  names_hash text not null,
-  hits integer not null,
-  fronts text not null default '[]',
-  primary key (party_id, run_id)
-) strict;
-create table hit_decision (
-  id integer primary key,
-  hit_id integer not null references screening_hit(id),
-  party_id integer references party(id),
-  entry_id text not null,
-  decision text not null check (decision in ('true_match','false_positive','escalate')),
-  reason text not null,
-  user text not null,
-  ts text not null,
-  names_hash text not null,
-  entry_content_hash text not null,
-  expires_on text,
-  shipment_id integer references shipment(id)
-) strict;
-create index hit_decision_key on hit_decision(party_id, entry_id, id);
-create trigger hit_decision_no_update before update on hit_decision
-begin select raise(abort, 'decisions are append-only: record a new one'); end;
-create trigger hit_decision_no_delete before delete on hit_decision
-begin select raise(abort, 'decisions are append-only'); end
-""".split(";\n"):
-        if stmt.strip():
-            db.execute(stmt)
 
 
 def names_hash(names: Sequence[str]) -> str:
@@ -452,9 +384,11 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     source are matched (an index over them, with the full index's word
     statistics so scores are identical); hits on removed entries are
     reported as gone. Side effects: one transaction holding the recorded
-    run (scope 'rescreen') and the automatic hold of every open shipment it
-    affects (:func:`workbench.clearance.status.on_new_snapshot`). Returns the
-    run plus ``new_hits``, ``gone``, ``affected_shipments`` and ``held``.
+    run (scope 'rescreen'). Holds nothing: callers use
+    :func:`workbench.clearance.holds.rescreen_after_import`, which runs this
+    inside its own transaction and holds the open shipments it affects.
+    Returns the run plus ``new_hits``, ``gone`` and ``affected_shipments``
+    (the open shipments of parties with new or gone hits).
     """
     store = wb.store
     snap = store.one("select * from list_snapshot where id = ?", (new_snapshot_id,))
@@ -485,10 +419,6 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
             f" where h.entry_id in ({marks}) and h.run_id = (select max(run_id) from"
             f" screening_party_run r where r.party_id = h.party_id)", removed)]
     pids = [r[0] for r in store.all("select id from party order by id")]
-    from workbench.clearance import status as clearance
-
-    # The re-screen and the holds it causes commit together: no moment in
-    # which a cleared shipment with a new hit could be shipped.
     with wb.writing():
         result = screen_parties(wb, pids, scope="rescreen",
                                 subject=f"snapshot {new_snapshot_id} ({len(diff_added)} new "
@@ -503,10 +433,9 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
             affected = [dict(r) for r in store.all(
                 f"select distinct s.id, s.reference, s.status from shipment s join"
                 f" shipment_party sp on sp.shipment_id = s.id where sp.party_id in ({marks})"
-                f" and s.status not in ('shipped','cancelled') order by s.ship_date",
-                list(hit_parties))]
+                f" and s.status in ({','.join('?' * len(OPEN_STATUSES))}) order by s.ship_date",
+                [*hit_parties, *OPEN_STATUSES])]
         result.update({"new_hits": [h for r in result["results"] for h in r["hits"]],
                        "gone": gone, "affected_shipments": affected,
                        "changed_entries": len(diff_added), "removed_entries": len(removed)})
-        result["held"] = clearance.on_new_snapshot(wb, result)["held"]
     return result

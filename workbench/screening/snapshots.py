@@ -23,7 +23,6 @@ from typing import Any, Callable
 
 from workbench.app import Change, Workbench
 from workbench.errors import WorkbenchError
-from workbench.db.migrations import migration
 from workbench.db.store import Store, utc_now
 
 from workbench.screening.lists import (
@@ -60,52 +59,6 @@ class DuplicateSnapshot(WorkbenchError):
     def __init__(self, message: str, snapshot_id: int):
         super().__init__(message)
         self.snapshot_id = snapshot_id
-
-
-@migration(name="screening_0001_snapshots")
-def _m_snapshots(db) -> None:
-    for stmt in """
-create table list_snapshot (
-  id integer primary key,
-  source text not null,
-  format text not null,
-  file_name text not null,
-  sha256 text not null,
-  files text not null,
-  publish_date text,
-  imported_at text not null,
-  imported_by text not null,
-  counts text not null,
-  entry_count integer not null,
-  name_count integer not null,
-  previous_id integer references list_snapshot(id)
-) strict;
-create index list_snapshot_source on list_snapshot(source, id);
-create index list_snapshot_sha on list_snapshot(sha256);
-create table list_entry (
-  id integer primary key,
-  snapshot_id integer not null references list_snapshot(id),
-  entry_id text not null,
-  list_code text not null,
-  agency text not null,
-  name text not null,
-  alt_names text not null,
-  countries text not null,
-  data text not null,
-  content_hash text not null,
-  unique (snapshot_id, entry_id)
-) strict;
-create index list_entry_entry on list_entry(entry_id);
-create index list_entry_name on list_entry(snapshot_id, name collate nocase);
-create trigger list_entry_no_update before update on list_entry
-begin select raise(abort, 'list entries are immutable'); end;
-create trigger list_entry_no_delete before delete on list_entry
-begin select raise(abort, 'list entries are immutable'); end;
-create trigger list_snapshot_no_delete before delete on list_snapshot
-begin select raise(abort, 'list snapshots are immutable'); end
-""".split(";\n"):
-        if stmt.strip():
-            db.execute(stmt)
 
 
 @dataclass

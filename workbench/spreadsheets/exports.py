@@ -37,6 +37,7 @@ from workbench.errors import WorkbenchError
 from workbench.db.store import Store
 from workbench.spreadsheets.reading import FORMULA_TRIGGERS
 from workbench.records.values import format_money
+from workbench.spreadsheets.imports import COLUMNS, KINDS
 
 EXPORTABLE = ("parties", "items", "shipments", "licences", "audit")
 ProgressFn = Callable[[int, "int | None"], None]
@@ -242,6 +243,26 @@ def write_sheets(path: str | os.PathLike[str], sheets: Sequence[Sheet | tuple], 
 # What each table exports
 # --------------------------------------------------------------------------
 
+def write_template(kind: str, path: str | os.PathLike[str]) -> Path:
+    """Write an import template: the headers and one example row; for .xlsx a
+    second sheet "Help" explains each column. CSV or XLSX by extension.
+
+    Side effects: writes ``path`` (atomically: a temp file, then a rename).
+    """
+    if kind not in COLUMNS:
+        raise ValueError(f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}")
+    specs = COLUMNS[kind]
+    headers = [s.name for s in specs]
+    example = [s.example for s in specs]
+    help_rows = [["column", "required", "what to write", "example", "also accepted as"],
+                 *[[s.name, "yes" if s.required else "", s.help, s.example,
+                    ", ".join(s.synonyms)] for s in specs]]
+    sheets = [(kind, headers, [example])]
+    if Path(path).suffix.lower() == ".xlsx":
+        sheets.append(("Help", help_rows[0], help_rows[1:]))
+    return write_sheets(path, sheets)
+
+
 def _ids(store: Store, name: str, query: browse.Query | None) -> list[int]:
     """Record ids in list-view order, filtered like the table on screen."""
     v = browse.VIEWS[name]
@@ -419,8 +440,6 @@ def export_table(wb_or_store: Workbench | Store, name: str,
         raise WorkbenchError(f"cannot export {name!r}; choose one of "
                              f"{', '.join(EXPORTABLE)}")
     if name in ("parties", "items", "shipments"):
-        from workbench.spreadsheets.imports import COLUMNS
-
         ids = _ids(store, name, query)
         headers = [s.name for s in COLUMNS[name]]
         gen = {"parties": _party_rows, "items": _item_rows,

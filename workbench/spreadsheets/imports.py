@@ -2,7 +2,7 @@
 
 Columns are matched by header name (case, spaces and punctuation ignored, with
 synonyms); :data:`COLUMNS` is the single description of them, from which the
-template (:func:`write_template`) and ``docs/import-columns.md``
+template (:func:`workbench.spreadsheets.exports.write_template`) and ``docs/import-columns.md``
 (:func:`columns_markdown`) are generated so they cannot drift.
 
 How an import runs (:func:`import_file`): ONE transaction (BEGIN IMMEDIATE,
@@ -1313,28 +1313,6 @@ def import_file(wb: Workbench, kind: str, path: str | os.PathLike[str], *,
 # Template and documentation
 # --------------------------------------------------------------------------
 
-def write_template(kind: str, path: str | os.PathLike[str]) -> Path:
-    """Write an import template: the headers and one example row; for .xlsx a
-    second sheet "Help" explains each column. CSV or XLSX by extension.
-
-    Side effects: writes ``path`` (atomically: a temp file, then a rename).
-    """
-    from workbench.spreadsheets import exports
-
-    if kind not in COLUMNS:
-        raise ValueError(f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}")
-    specs = COLUMNS[kind]
-    headers = [s.name for s in specs]
-    example = [s.example for s in specs]
-    help_rows = [["column", "required", "what to write", "example", "also accepted as"],
-                 *[[s.name, "yes" if s.required else "", s.help, s.example,
-                    ", ".join(s.synonyms)] for s in specs]]
-    sheets = [(kind, headers, [example])]
-    if Path(path).suffix.lower() == ".xlsx":
-        sheets.append(("Help", help_rows[0], help_rows[1:]))
-    return exports.write_sheets(path, sheets)
-
-
 def columns_markdown() -> str:
     """The text of ``docs/import-columns.md``, generated from :data:`COLUMNS`."""
     out = ["# Import columns", "",
@@ -1375,7 +1353,7 @@ def columns_markdown() -> str:
 
 def write_columns_doc(path: str | os.PathLike[str] | None = None) -> Path:
     """Regenerate ``docs/import-columns.md`` (side effect: writes the file)."""
-    p = Path(path) if path else Path(__file__).resolve().parent.parent / "docs" / "import-columns.md"
+    p = Path(path) if path else Path(__file__).resolve().parents[2] / "docs" / "import-columns.md"
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(columns_markdown(), encoding="utf-8")
     return p
