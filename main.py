@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Export Compliance Workbench")
     app.setOrganizationName("export-compliance-workbench")
     from ui.main_window import MainWindow
-    from ui.style import apply_style
+    from ui.kit.style import apply_style
 
     apply_style(app)
     path = args.db or default_db_path()
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return _screenshot(app, wb, args)
 
-    from ui.login import LoginDialog, OwnerDialog
+    from ui.dialogs.login import LoginDialog, OwnerDialog
 
     dlg = OwnerDialog(wb) if needs_owner(wb) else LoginDialog(wb)
     if dlg.exec() != QDialog.DialogCode.Accepted:

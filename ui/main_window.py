@@ -12,29 +12,100 @@ from typing import Any
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QMessageBox, QStackedWidget,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
 import workbench
-from workbench.records import items, licences, parties, shipments
 from workbench import users
 from workbench.app import Change, Workbench
+from workbench.records import items, licences, parties, shipments
 from workbench.records.shipments import STATUS_LABELS
 
-from ui.checklists_page import ChecklistsPage
-from ui.clearance_panel import attach_clearance_panel
-from ui.forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
-from ui.ops import Ops
-from ui.pages import AuditPage, DashboardPage, MasterPage, PlaceholderPage
-from ui.import_dialog import ImportDialog
-from ui.rules_pages import RulesPage, attach_rules_panels
-from ui.screening_pages import ListsPage, ScreeningPage, rescreen_after_party_save
-from ui.settings_dialog import SettingsDialog
+from ui.dialogs.import_file import ImportDialog
+from ui.dialogs.settings import SettingsDialog
+from ui.kit.forms import ItemForm, LicenceForm, PartyForm, ShipmentForm
+from ui.kit.ops import Ops
+from ui.pages.audit import AuditPage
+from ui.pages.checklists import ChecklistsPage
+from ui.pages.dashboard import DashboardPage
+from ui.pages.lists import ListsPage
+from ui.pages.master import MasterPage, PlaceholderPage
+from ui.pages.rules import RulesPage
+from ui.pages.screening import ScreeningPage, rescreen_after_party_save
+from ui.panels.attach import attach_clearance_panel, attach_rules_panels
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
 PLACEHOLDERS: dict[str, tuple[str, str]] = {}
+
+# Which pages show what a write of each kind changes. The dashboard and the
+# audit log follow every write. Shipments follow anything that can hold one.
+CONCERNS: dict[str, frozenset[str]] = {
+    "party": frozenset({"parties", "shipments", "licences", "screening"}),
+    "party_rules_tag": frozenset({"parties", "shipments", "rules"}),
+    "item": frozenset({"items", "shipments", "licences"}),
+    "item_classification": frozenset({"items", "shipments"}),
+    "shipment": frozenset({"shipments", "licences"}),
+    "shipment_obligation": frozenset({"shipments"}),
+    "determination": frozenset({"shipments"}),
+    "licence": frozenset({"licences", "shipments"}),
+    "list_snapshot": frozenset({"lists", "screening", "shipments"}),
+    "hit_decision": frozenset({"screening", "shipments"}),
+    "screening": frozenset({"screening", "shipments"}),
+    "rules_pack": frozenset({"rules", "shipments", "items"}),
+    "rules_letter": frozenset({"rules", "shipments"}),
+    "checklist_run": frozenset({"checklists", "shipments"}),
+    "checklist_answer": frozenset({"checklists", "shipments"}),
+    "checklist_template": frozenset({"checklists", "shipments"}),
+    "evidence": frozenset({"checklists"}),
+    "evidence_link": frozenset({"checklists"}),
+    "import": frozenset({"parties", "items", "shipments", "licences"}),
+}
+ALWAYS = frozenset({"dashboard", "audit"})
+
+
+def change_kind(what: Any) -> str:
+    """The kind of write a page announced: a :class:`Change`'s entity, or
+    for the dict results of long jobs what they are (a list import's
+    what-changed data, a screening run, a spreadsheet import report)."""
+    if isinstance(what, Change):
+        return what.entity
+    if isinstance(what, dict):
+        if "snapshot" in what and "entries" in what:
+            return "list_snapshot"
+        if "run_id" in what or "results" in what:
+            return "screening"
+    if hasattr(what, "created") and hasattr(what, "updated"):
+        return "import"
+    return ""
+
+
+def held_shipments(what: Any) -> list[int]:
+    """Ids of the shipments a write put on hold (rules packs, letters, facts,
+    list imports), so the Shipments list shows On hold at once."""
+    if isinstance(what, Change):
+        return [h["shipment_id"] for h in what.extra.get("held") or []]
+    if isinstance(what, dict):
+        return [s["id"] for s in what.get("shipments") or [] if s.get("held")] + \
+            [h["shipment_id"] for h in what.get("held") or []]
+    return []
+
+
+def pages_concerned(what: Any) -> frozenset[str]:
+    """The pages to refresh after `what` was written. Pure."""
+    pages = ALWAYS | CONCERNS.get(change_kind(what), frozenset())
+    if held_shipments(what):
+        pages |= {"shipments"}
+    return pages
 
 NAV = [("dashboard", "Dashboard"), ("parties", "Parties"), ("items", "Items"),
        ("shipments", "Shipments"), ("licences", "Licences"), ("lists", "Lists"),
@@ -116,21 +187,20 @@ class MainWindow(QMainWindow):
             self.pages[name] = PlaceholderPage(title, text)
         self.pages["lists"] = ListsPage(wb, ops)
         self.pages["screening"] = ScreeningPage(wb, ops)
-        self.pages["lists"].imported.connect(
-            lambda _d: self._refresh("screening", "audit", "dashboard"))
-        self.pages["screening"].changed.connect(lambda _c: self._refresh("audit", "dashboard"))
+        self.pages["lists"].imported.connect(self.on_change)
+        self.pages["screening"].changed.connect(self.on_change)
         self.pages["rules"] = RulesPage(wb, ops)
-        self.pages["rules"].saved.connect(self._on_saved)
+        self.pages["rules"].saved.connect(self.on_change)
         attach_rules_panels(self.pages["items"], self.pages["shipments"], ops,
                             parties_page=self.pages["parties"])
         attach_clearance_panel(self.pages["shipments"], ops,
                                export_packet=lambda sid, ref: self.export_packet([sid], ref))
         self.pages["checklists"] = ChecklistsPage(wb, ops)
-        self.pages["checklists"].changed.connect(lambda _c: self._refresh("audit", "dashboard"))
+        self.pages["checklists"].changed.connect(self.on_change)
         self.pages["audit"] = AuditPage(wb, ops)
         for p in self.pages.values():
             if isinstance(p, MasterPage):
-                p.saved.connect(self._on_saved)
+                p.saved.connect(self.on_change)
 
     def _action(self, text: str, shortcut: Any, slot: Any, tip: str = "") -> QAction:
         a = QAction(text, self)
@@ -235,9 +305,26 @@ class MainWindow(QMainWindow):
         if fn is not None:
             fn()
 
-    def _refresh(self, *names: str) -> None:
-        for name in names:
-            self.pages[name].refresh()
+    def on_change(self, what: Any) -> None:
+        """The one route of every write's result (a Change, or the dict
+        result of a list import, a screening run or a spreadsheet import) to
+        the pages it concerns (:func:`pages_concerned`), so no page shows a
+        stale state. Pages re-read cheaply (counts and one page each), like
+        Anki's operation_did_execute. GUI thread."""
+        for name in sorted(pages_concerned(what)):
+            page = self.pages[name]
+            if name == "shipments" and isinstance(page, MasterPage):
+                page.reload_current()  # the list, and the open record unless edited
+            else:
+                page.refresh()
+        if isinstance(what, Change):
+            self.statusBar().showMessage(
+                f"Saved {what.entity.replace('_', ' ')} ({what.action}).", 5000)
+            if what.entity == "party":
+                # an edited party is screened again at once (names or addresses
+                # may have changed); nothing happens before a list is imported
+                rescreen_after_party_save(self.wb, self.ops, what.id, parent=self,
+                                          on_done=lambda r: r and self.on_change(r))
 
     def screen_now(self) -> None:
         """Ctrl+R: screen every party against the current list snapshots."""
@@ -245,26 +332,7 @@ class MainWindow(QMainWindow):
         page.screen_all()
 
     def import_file(self) -> None:
-        def done(_report: Any) -> None:
-            for name in ("parties", "items", "shipments"):
-                self.pages[name].model.refresh()
-            self._refresh("dashboard", "audit")
-        ImportDialog(self.wb, self.ops, self, on_imported=done).exec()
-
-    def _on_saved(self, change: Change) -> None:
-        # Other pages re-read what a write may have changed (cheap: counts and
-        # one page each), like Anki's operation_did_execute.
-        self.statusBar().showMessage(
-            f"Saved {change.entity} {change.id} ({change.action}).", 5000)
-        for name in ("dashboard", "audit"):
-            self.pages[name].refresh()
-        if change.entity == "party":
-            for name in ("shipments", "licences"):
-                self.pages[name].model.refresh()
-            # an edited party is screened again at once (names or addresses
-            # may have changed); nothing happens before a list is imported
-            rescreen_after_party_save(self.wb, self.ops, change.id, parent=self,
-                                      on_done=lambda _r: self.pages["screening"].refresh())
+        ImportDialog(self.wb, self.ops, self, on_imported=self.on_change).exec()
 
     # -- menu actions ---------------------------------------------------------------
     def backup(self) -> None:
@@ -283,11 +351,11 @@ class MainWindow(QMainWindow):
 
     def export_packet(self, shipment_ids: list[int], label: str) -> Any:
         """Open the packet dialog (these shipments, or choose a party or dates)."""
-        from ui.packet_dialog import PacketDialog  # QtPdf loads on first use, not at start-up
+        from ui.dialogs.packet import PacketDialog  # QtPdf loads on first use, not at start-up
 
         dlg = PacketDialog(self.wb, self.ops, shipment_ids=shipment_ids, label=label,
                            parent=self)
-        dlg.exported.connect(lambda _r: self._refresh("audit"))
+        dlg.exported.connect(self.on_change)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.packet_dialog = dlg
         dlg.open()
@@ -295,7 +363,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         dlg = SettingsDialog(self.wb, self.ops, self)
-        dlg.accepted.connect(lambda: self._refresh("audit"))
+        dlg.accepted.connect(lambda: self.on_change(None))
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings_dialog = dlg
         dlg.open()

@@ -168,7 +168,7 @@ SHIPMENTS: list[dict[str, Any]] = [
      "status": "draft", "end_use": "Server manufacturing",
      "lines": [("L20", 120, "6500.00")],
      "parties": [("purchaser", "dawning"), ("end_user", "dawning")]},
-    # In review, not cleared: only clearance (workbench.licensing) may clear a shipment.
+    # In review, not cleared: only clearance (workbench.clearance) may clear a shipment.
     {"reference": "SO-2026-0011", "ship_date": "2026-10-05", "destination": "MY",
      "status": "in_review", "end_use": "Teaching cluster for AI courses",
      "lines": [("L40S", 8, "8300.00")],

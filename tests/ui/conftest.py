@@ -1,9 +1,11 @@
-"""Fixtures for the UI tests: a demo database per test, a signed-in window."""
+"""Fixtures for the UI tests: a demo database per test (a copy of one made
+once per session), a signed-in window."""
 
 from __future__ import annotations
 
 import pytest
 
+from workbench.app import Workbench
 from workbench.bootstrap import open_workbench
 from workbench.demo import DEMO_PASSWORD
 
@@ -24,10 +26,23 @@ def no_modal_questions(monkeypatch):
     return asked
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """The demo database, built once per session (per xdist worker): loading
+    the demo costs seconds, copying it a few milliseconds."""
+    path = tmp_path_factory.mktemp("demo-template") / "workbench.db"
+    open_workbench(path, demo=True).close()
+    return path
+
+
 @pytest.fixture
-def demo_wb(tmp_path):
-    """A fresh demo database in this test's temp folder, signed in as owner."""
-    wb = open_workbench(tmp_path / "workbench.db", demo=True)
+def demo_wb(tmp_path, demo_template):
+    """A fresh copy of the demo database in this test's temp folder, signed
+    in as owner."""
+    src = Workbench.open(demo_template)
+    src.store.backup(tmp_path / "workbench.db")  # SQLite's online backup: a consistent copy
+    src.close()
+    wb = Workbench.open(tmp_path / "workbench.db")
     wb.login("owner", DEMO_PASSWORD)
     yield wb
     wb.close()

@@ -6,10 +6,10 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtTest import QAbstractItemModelTester
 
+from modeltest import model_tester
 from bigdb import make_big_db
-from ui.table_model import PAGE_SIZE, BrowseModel
+from ui.kit.models import PAGE_SIZE, BrowseModel
 from workbench.records import browse
 from workbench.demo import DEMO_PASSWORD
 
@@ -46,21 +46,22 @@ def test_scroll_100k_shipments_fetches_few_pages(qtbot, big_wb):
     assert model.pages_fetched - first <= 3, model.pages_fetched
     assert model.pages_fetched <= 5
     # sorting in SQL re-reads one page, not the table
-    t1 = time.perf_counter()
+    fetched = model.pages_fetched
     model.sort(model.column_index("reference"), Qt.SortOrder.AscendingOrder)
     page.table.scrollToTop()
     qtbot.wait(10)
     assert model.data(model.index(0, model.column_index("reference"))).startswith("BULK-0000001")
-    assert time.perf_counter() - t1 < 2.0
-    assert opened < 10.0
+    assert model.pages_fetched - fetched <= 2  # one page re-read (plus the one scrolled to)
+    print(f"opened the 100,000-shipment page in {opened:.2f} s")  # speed: bench/open_bench.py
     win.ops.shutdown()
 
 
 def test_model_tester_on_big_parties(qtbot, big_wb):
     model = BrowseModel(big_wb.store, "parties")
-    QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
+    tester = model_tester(model)
     assert model.rowCount() == browse.count(big_wb.store, "parties") >= 20_000
     model.data(model.index(model.rowCount() - 1, 1))
     model.set_search("Bulk Party 01999")
     assert model.rowCount() == 11
     assert model.pages_fetched <= 2 + (model.rowCount() // PAGE_SIZE) + 2
+    del tester  # it checked every change above

@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QApplication, QInputDialog
 
 from workbench.bootstrap import open_workbench
 from workbench.checklists import runs as cs
 from workbench.demo import DEMO_PASSWORD
 
-from ui.checklists_page import ChecklistsPage, RunForm, YesNoField
-from ui.ops import Ops
+from modeltest import model_tester
+from ui.pages.checklists import ChecklistsPage
+from ui.panels.checklist_run import RunForm
+from ui.panels.checklist_questions import YesNoField
+from ui.kit.ops import Ops
 
 PARTY = "Cascade Research Computing Inc."
 
@@ -205,7 +207,7 @@ def test_kyc_run_from_the_keyboard_red_flag_evidence_signoff_and_approval(
 
     # "Open" writes the read-only copy and hands it to the desktop
     opened: list[QUrl] = []
-    import ui.checklists_page as mod
+    import ui.panels.checklist_run as mod
     qtbot_patch = pytest.MonkeyPatch()
     qtbot_patch.setattr(mod.QDesktopServices, "openUrl", staticmethod(opened.append))
     try:
@@ -314,7 +316,7 @@ def test_models_pass_the_model_tester(qtbot, make_page, idle, db):
     wb.close()
     page = make_page("olivia")
     for key, m in page.models.items():
-        QAbstractItemModelTester(m, QAbstractItemModelTester.FailureReportingMode.Fatal)
+        model_tester(m)
     page.refresh()
     page.search.setText("ownership")
     assert page.models["in_progress"].rowCount() == 1
@@ -358,7 +360,7 @@ def test_custom_template_from_the_page(qtbot, make_page, idle, tmp_path, monkeyp
     assert "custom-check" not in [t.id for t in cs.list_templates(page.wb.store)]
     good = tmp_path / "mine.yaml"
     good.write_bytes(CUSTOM)
-    monkeypatch.setattr("ui.checklists_page.QFileDialog.getOpenFileName",
+    monkeypatch.setattr("ui.pages.checklists.QFileDialog.getOpenFileName",
                         staticmethod(lambda *a, **k: (str(good), "")))
     page.template_btn.click()
     idle(page)

@@ -14,9 +14,9 @@ from workbench.clearance import status as C
 from workbench.licensing import ledger as L
 
 from flows import list_naming_johor, sign_checklists
-from ui.clearance_panel import OverrideDialog
+from ui.dialogs.override_clearance import ClearanceOverrideDialog
 from ui.main_window import MainWindow
-from ui.screening_pages import ListsPage
+from ui.pages.lists import ListsPage
 
 PW = DEMO_PASSWORD
 
@@ -116,7 +116,7 @@ def test_override_needs_a_second_person_with_the_approver_role(qtbot, window, wa
     assert last["action"] == "override" and last["approver"] == "arthur"
     assert any("Checklist" in u["text"] for u in last["unmet"])
     # the dialog collects the same three values
-    dlg = OverrideDialog("SO-1", ["reason one"], ["arthur"], window)
+    dlg = ClearanceOverrideDialog("SO-1", ["reason one"], ["arthur"], window)
     dlg.reason.setPlainText("  because  ")
     dlg.password.setText("pw")
     assert dlg.values() == ("because", "arthur", "pw")
@@ -199,9 +199,17 @@ def test_dashboard_tiles_open_their_lists(qtbot, window, wait_ops) -> None:
     assert not img.isNull() and img.width() > 600
 
 
+def _status_shown(page, sid: int) -> str:
+    m = page.model
+    return m.index(m.find_row(sid), m.column_index("status")).data()
+
+
 def test_new_snapshot_through_the_lists_page_holds_the_shipment(qtbot, window, wait_ops,
                                                                 tmp_path) -> None:
     wb = window.wb
+    sid = L.find_shipment_ref(wb.store, "SO-2026-0004")
+    ships = window.show_page("shipments")
+    assert _status_shown(ships, sid) == "Draft"  # the table has read its rows
     lists = window.show_page("lists")
     assert isinstance(lists, ListsPage)
     lists.import_path(list_naming_johor(tmp_path))
@@ -211,9 +219,12 @@ def test_new_snapshot_through_the_lists_page_holds_the_shipment(qtbot, window, w
     assert "SO-2026-0004" in held and held["SO-2026-0004"]["status"] == "on_hold"
     assert "Merlion AI Cloud (Johor)" in held["SO-2026-0004"]["held"]
     assert "put on hold" in dlg.summary.text()
-    sid = L.find_shipment_ref(wb.store, "SO-2026-0004")
     assert C.history(wb.store, sid)[-1]["action"] == "auto_hold"
     dlg.close()
+    # The import's change reached the Shipments page through the window's one
+    # route: its table no longer shows the status from before the import.
+    wait_ops(window)
+    assert _status_shown(window.show_page("shipments"), sid) == "On hold"
 
 
 def test_packet_export_from_the_window_previews_and_is_audited(qtbot, window, wait_ops,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ui.import_dialog import ImportDialog
-from ui.ops import Ops
+from ui.dialogs.import_file import ImportDialog
+from ui.kit.ops import Ops
 from workbench.db import audit
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from workbench.db import audit
 from workbench.records import browse, parties
 from workbench.demo import DEMO_PASSWORD
+from modeltest import model_tester
 
 
 
@@ -194,12 +194,11 @@ def test_backup_runs_through_ops(qtbot, window, tmp_path, wait_ops):
 
 
 def test_model_tester_on_every_table_model(qtbot, window):
-    from ui.table_model import BrowseModel
+    from ui.kit.models import BrowseModel
 
     for name in browse.VIEWS:
         model = BrowseModel(window.wb.store, name)
-        tester = QAbstractItemModelTester(
-            model, QAbstractItemModelTester.FailureReportingMode.Fatal)
+        tester = model_tester(model)
         model.sort(1, Qt.SortOrder.DescendingOrder)
         model.set_search("a")
         model.refresh()
@@ -208,9 +207,11 @@ def test_model_tester_on_every_table_model(qtbot, window):
             for c in range(model.columnCount()):
                 model.data(model.index(r, c))
         del tester
-    # and the models the pages actually use
+    # and the models the pages actually use; a tester checks only while it
+    # lives, so each is kept until the end of the test
+    testers = []
     for page in window.pages.values():
         if hasattr(page, "model"):
-            QAbstractItemModelTester(page.model,
-                                     QAbstractItemModelTester.FailureReportingMode.Fatal)
+            testers.append(model_tester(page.model))
             page.model.refresh()
+    assert len(testers) >= 5

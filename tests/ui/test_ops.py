@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtWidgets import QMessageBox
 
-from ui.ops import OpCancelled, Ops
+from ui.kit.ops import OpCancelled, Ops
 from workbench.errors import ConflictError
 
 
@@ -43,7 +43,7 @@ def test_operations_are_serialised(qtbot):
 
 
 def test_progress_dialog_cancel_stops_the_core(qtbot, monkeypatch):
-    monkeypatch.setattr("ui.ops.PROGRESS_DELAY_MS", 20)
+    monkeypatch.setattr("ui.kit.ops.PROGRESS_DELAY_MS", 20)
     ops = Ops()
     failures = []
 

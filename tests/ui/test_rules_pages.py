@@ -6,19 +6,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PySide6.QtTest import QAbstractItemModelTester
 
 from workbench.demo import DEMO_PASSWORD
 from workbench.rules import determinations as rstore
 from workbench.rules.pack import builtin_pack
+from modeltest import model_tester
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.08.0-test"
 
 
 def _tester(model):
-    return QAbstractItemModelTester(
-        model, QAbstractItemModelTester.FailureReportingMode.Fatal)
+    return model_tester(model)
 
 
 def _rules_page(qtbot, window, wait_ops):

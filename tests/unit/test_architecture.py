@@ -73,7 +73,7 @@ def _plant(tree: Path, rel: str, line: str) -> str:
     ("workbench/screening/lists.py", "from workbench.screening import results  # noqa",
      "No import cycles"),
     # the front ends stay apart
-    ("ui/style.py", "from workbench.cli import common  # noqa", "independent front ends"),
+    ("ui/kit/style.py", "from workbench.cli import common  # noqa", "independent front ends"),
 ])
 def test_the_contracts_catch_a_planted_violation(tree_copy: Path, rel: str, line: str,
                                                  broken: str) -> None:

@@ -1,18 +1,9 @@
-"""Licence ledger, shipment clearance and the "what needs attention" data.
+"""The licence ledger (:mod:`.ledger`): drawdowns of licence lines by
+shipment lines, append-only reversals, balances, the §750.11 shipping
+tolerance by the ECCN's unit, expiry and warnings.
 
-- :mod:`.store` — drawdowns of licence lines by shipment lines, reversals,
-  balances, the §750.11 shipping tolerance by the ECCN's unit, expiry and
-  warnings (append-only tables);
-- :mod:`.clearance` — the shipment status machine (the only way a status
-  moves), the conditions for "cleared", holds, four-eyes overrides, and the
-  hooks the screening and rules import paths call;
-- :mod:`.dashboard` — :func:`attention` counts and small series;
-- :mod:`.cli` — ``workbench licence …``, ``workbench shipment …``,
-  ``workbench attention``.
-
-Pure Python, no Qt. Submodules are imported on use (``from workbench.licensing
-import clearance``) so that importing this package stays cheap and free of
-import cycles with :mod:`workbench.records.shipments`.
+Pure Python, no Qt. Above rules (a line's ECCN comes from the accepted
+classification) and records; clearance, packets and the CLI use it.
 """
 
 from __future__ import annotations

@@ -13,20 +13,21 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
-from workbench.records import items as items_mod
-from workbench.records import licences as licences_mod
-from workbench.records import parties as parties_mod
-from workbench.records import shipments as shipments_mod
 from workbench.app import Workbench
 from workbench.errors import FieldError
+from workbench.records import (
+    items as items_mod,
+    licences as licences_mod,
+    parties as parties_mod,
+    shipments as shipments_mod,
+)
 
-from ui.widgets import (
+from ui.kit.widgets import (
+    ChildColumn,
     ChildTable,
     ChoiceCombo,
-    Col,
     CountryCombo,
     DateField,
     ErrorLabel,
@@ -272,26 +273,26 @@ class PartyForm(RecordForm):
         self.field(f, "ultimate_parent_id", "Ultimate parent",
                    RecordPicker(self.store, "parties"))
         self.child_table("names", "Other names and aliases", ChildTable("names", [
-            Col("name", "Name", 0),
-            Col("kind", "Kind", 110, counts=False, make=_choices(
+            ChildColumn("name", "Name", 0),
+            ChildColumn("kind", "Kind", 110, counts=False, make=_choices(
                 {"": "Auto", **{k: k.capitalize() for k in parties_mod.NAME_KINDS}})),
         ], add_label="Add name"), hint="Names in other scripts (华为技术有限公司, ООО …) are "
                                       "screened like the legal name. Kind “Auto”: local for "
                                       "non-Latin scripts, alias otherwise.")
         self.child_table("addresses", "Addresses", ChildTable("addresses", [
-            Col("street", "Street", 0), Col("city", "City", 95),
-            Col("postcode", "Postcode", 70),
-            Col("country", "Country", 150, make=CountryCombo),
+            ChildColumn("street", "Street", 0), ChildColumn("city", "City", 95),
+            ChildColumn("postcode", "Postcode", 70),
+            ChildColumn("country", "Country", 150, make=CountryCombo),
         ], add_label="Add address"))
         self.child_table("registrations", "Registration ids", ChildTable("registrations", [
-            Col("scheme", "Scheme", 230, counts=False,
+            ChildColumn("scheme", "Scheme", 230, counts=False,
                 make=_choices(parties_mod.REGISTRATION_SCHEMES)),
-            Col("value", "Value", 0),
+            ChildColumn("value", "Value", 0),
         ], add_label="Add id"))
         self.child_table("owners", "Owners", ChildTable("owners", [
-            Col("owner_id", "Owner (party)", 0,
+            ChildColumn("owner_id", "Owner (party)", 0,
                 make=lambda: RecordPicker(self.store, "parties")),
-            Col("percent", "Percent", 80),
+            ChildColumn("percent", "Percent", 80),
         ], add_label="Add owner"), hint="Who owns this party, directly. Indirect ownership is "
                                         "worked out through the owners' own owners.")
         f = self.section("Contact")
@@ -343,7 +344,7 @@ class ItemForm(RecordForm):
                    ChoiceCombo([("unknown", "Unknown"), ("yes", "Yes"), ("no", "No")]),
                    load=_dc_load)
         self.child_table("performance", "Dense throughput by precision", ChildTable(
-            "performance", [Col("tops", "TOPS / TFLOPS (dense)", 0)],
+            "performance", [ChildColumn("tops", "TOPS / TFLOPS (dense)", 0)],
             fixed_rows=[(p, f"{p.upper()} ({b}-bit)")
                         for p, b in items_mod.PRECISION_BITS.items()]),
             hint="Dense figures only: marketing sheets often quote sparse "
@@ -386,14 +387,14 @@ class ShipmentForm(RecordForm):
         self.field(f, "status", "Status", ChoiceCombo(list(shipments_mod.STATUS_LABELS.items())))
         self.field(f, "end_use", "End use", _text(50))
         self.child_table("lines", "Lines", ChildTable("lines", [
-            Col("item_id", "Item", 0, make=lambda: RecordPicker(self.store, "items")),
-            Col("quantity", "Quantity", 75),
-            Col("unit_value", "Unit value", 100),
-            Col("currency", "Currency", 70, default="USD", counts=False),
+            ChildColumn("item_id", "Item", 0, make=lambda: RecordPicker(self.store, "items")),
+            ChildColumn("quantity", "Quantity", 75),
+            ChildColumn("unit_value", "Unit value", 100),
+            ChildColumn("currency", "Currency", 70, default="USD", counts=False),
         ], add_label="Add line"))
         self.child_table("parties", "Parties by role", ChildTable("parties", [
-            Col("role", "Role", 190, counts=False, make=_choices(shipments_mod.ROLE_LABELS)),
-            Col("party_id", "Party", 0, make=lambda: RecordPicker(self.store, "parties")),
+            ChildColumn("role", "Role", 190, counts=False, make=_choices(shipments_mod.ROLE_LABELS)),
+            ChildColumn("party_id", "Party", 0, make=lambda: RecordPicker(self.store, "parties")),
         ], add_label="Add party"))
         f = self.section("Notes")
         self.field(f, "notes", "Notes", _text(60))
@@ -418,13 +419,13 @@ class LicenceForm(RecordForm):
         self.field(f, "issue_date", "Issued", DateField())
         self.field(f, "expiry_date", "Expires", DateField())
         self.child_table("lines", "Lines", ChildTable("lines", [
-            Col("eccn", "ECCN", 85), Col("description", "Description", 0),
-            Col("quantity", "Quantity", 75), Col("value", "Value", 110),
-            Col("currency", "Currency", 70, default="USD", counts=False),
+            ChildColumn("eccn", "ECCN", 85), ChildColumn("description", "Description", 0),
+            ChildColumn("quantity", "Quantity", 75), ChildColumn("value", "Value", 110),
+            ChildColumn("currency", "Currency", 70, default="USD", counts=False),
         ], add_label="Add line"))
         self.child_table("parties", "Parties", ChildTable("parties", [
-            Col("role", "Role", 170, counts=False, make=_choices(_LICENCE_ROLE_LABELS)),
-            Col("party_id", "Party", 0, make=lambda: RecordPicker(self.store, "parties")),
+            ChildColumn("role", "Role", 170, counts=False, make=_choices(_LICENCE_ROLE_LABELS)),
+            ChildColumn("party_id", "Party", 0, make=lambda: RecordPicker(self.store, "parties")),
         ], add_label="Add party"))
         f = self.section("Conditions")
         self.field(f, "conditions", "Conditions", _text(80))

@@ -3,15 +3,22 @@ on audit packets). Saving runs on the :class:`Ops` worker and is audited."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench import settings
 from workbench.app import Workbench
 from workbench.errors import ValidationError
 
-from ui.ops import Ops
-from ui.widgets import ErrorLabel
+from ui.kit.ops import Ops
+from ui.kit.widgets import ErrorLabel
 
 
 class SettingsDialog(QDialog):

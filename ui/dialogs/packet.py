@@ -20,17 +20,29 @@ from typing import Any
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDateEdit, QDialog, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDateEdit,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench import settings
 from workbench.app import Workbench
 from workbench.packets import ExportResult, export_packet
 
-from ui.ops import Ops, error_text
-from ui.screening_pages import Banner
-from ui.widgets import RecordPicker
+from ui.kit.ops import Ops, error_text
+from ui.kit.views import Banner
+from ui.kit.widgets import RecordPicker
 
 
 def _safe(text: str) -> str:

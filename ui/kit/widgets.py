@@ -14,15 +14,28 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pycountry
-from PySide6.QtCore import QDate, QModelIndex, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QModelIndex, QSignalBlocker, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QCompleter, QDateEdit,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QSizePolicy,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from workbench.records import browse
 from workbench.db.store import Store
+from workbench.records import browse
 from workbench.records.values import country_name
 
 ERROR_COLOR = "#b3261e"
@@ -298,7 +311,7 @@ def changed_signal(w: QWidget) -> Any:
 # Child tables (names, addresses, lines …)
 # ----------------------------------------------------------------------------
 @dataclass
-class Col:
+class ChildColumn:
     """One column of a :class:`ChildTable`.
 
     ``make`` builds a cell widget (combo, picker, country); without it the
@@ -333,7 +346,7 @@ class ChildTable(QWidget):
 
     changed = Signal()
 
-    def __init__(self, key: str, cols: list[Col], parent: QWidget | None = None,
+    def __init__(self, key: str, cols: list[ChildColumn], parent: QWidget | None = None,
                  *, add_label: str = "Add",
                  fixed_rows: list[tuple[str, str]] | None = None) -> None:
         super().__init__(parent)

@@ -6,13 +6,20 @@ check (~50 ms), too short to be worth a worker round trip.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                               QLineEdit, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.app import Workbench
-from workbench.errors import WorkbenchError, ValidationError
+from workbench.errors import ValidationError, WorkbenchError
 
-from ui.widgets import ErrorLabel
+from ui.kit.widgets import ErrorLabel
 
 
 class LoginDialog(QDialog):

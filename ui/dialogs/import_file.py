@@ -3,7 +3,7 @@ spreadsheet, with every bad row listed and nothing written unless asked.
 
 The dialog is thin: :func:`workbench.spreadsheets.imports.import_file` validates and
 writes (one transaction), :func:`workbench.spreadsheets.exports.write_template` writes the
-template; both run through the window's :class:`ui.ops.Ops`.
+template; both run through the window's :class:`ui.kit.ops.Ops`.
 """
 
 from __future__ import annotations
@@ -12,15 +12,28 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from workbench.spreadsheets import exports, imports
 from workbench.app import Workbench
+from workbench.spreadsheets import exports, imports
 
-from ui.ops import Ops
+from ui.kit.ops import Ops
 
 KIND_LABELS = {"parties": "Parties (customers, consignees, end users)",
                "items": "Items (chips, boards, servers)",
@@ -127,7 +140,7 @@ class ImportDialog(QDialog):
 
     # -- results -------------------------------------------------------------
     def _failed(self, exc: BaseException) -> None:
-        from ui.ops import error_text
+        from ui.kit.ops import error_text
 
         self.import_btn.setEnabled(True)
         self.summary.setText(f"<b>Not imported.</b> {error_text(exc)}")

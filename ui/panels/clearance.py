@@ -1,24 +1,26 @@
-"""The Clearance tab of the Shipments page: where a shipment's status moves.
-
-It shows the shipment's status, each clearance condition and every reason
-one is not met (the texts :mod:`workbench.clearance.status` writes for the
-officer), the licence drawdowns and the status history; its buttons call the
-clearance functions (submit, clear, hold, block, cancel, ship, four-eyes
-override), draw a licence down and record an exception's obligation. Reads
-and writes run on the :class:`Ops` worker; ``saved(Change)`` after each write
-so the other pages refresh. Also the "Export audit packet…" button.
+"""The Clearance tab of a shipment: its status, each condition with every
+reason it is not met, the moves (submit, clear, hold, block, cancel, ship,
+four-eyes override), licence draws and obligations, and the history.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout,
-                               QHBoxLayout, QInputDialog, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench import users
 from workbench.app import Change, Workbench
@@ -27,74 +29,35 @@ from workbench.licensing import ledger as L
 from workbench.records.shipments import STATUS_LABELS
 from workbench.records.values import format_money
 
-from ui.ops import Ops, show_error
-from ui.screening_pages import Banner, Col, RowsModel, _ts, make_view
+from ui.dialogs.override_clearance import ClearanceOverrideDialog
+from ui.kit.models import Column, RowsModel
+from ui.kit.ops import Ops, show_error
+from ui.kit.views import Banner, esc, format_timestamp, make_view
+
 
 _TONE = {"cleared": ("#e6f4ea", "#1e6b34"), "shipped": ("#e6f4ea", "#1e6b34"),
          "on_hold": ("#fff4ce", "#7a5b00"), "in_review": ("#fff4ce", "#7a5b00"),
          "blocked": ("#fde7e7", "#8c1d18"), "cancelled": ("#eeeeee", "#555555"),
          "draft": ("#eef2fb", "#2b4c8c")}
+
+
 DIRTY_NOTE = ("The shipment has unsaved edits: save or cancel them (Ctrl+S / Esc) before "
               "changing its status or drawing a licence.")
+
+
 CHECKS = [("screening", "Screening"), ("determination", "Determination"),
           ("licence", "Licence or exception"), ("checklists", "Checklists")]
-
-
-def _e(v: Any) -> str:
-    return html.escape("" if v is None else str(v))
 
 
 def _reason_html(text: str) -> str:
     """A reason as the core words it, with its `workbench …` commands set
     in small grey type: the same text serves the CLI and the app."""
     return re.sub(r"`([^`]+)`", r"<span style='color:gray; font-size:small'>\1</span>",
-                  _e(text))
+                  esc(text))
 
 
 def _money(minor: int | None, cur: str) -> str:
     return "" if minor is None else f"{format_money(minor, cur)} {cur}"
-
-
-class OverrideDialog(QDialog):
-    """Four eyes: a reason, and an approver who types their own password.
-    No I/O; the panel checks the password through the clearance function."""
-
-    def __init__(self, ref: str, unmet: list[str], approvers: list[str],
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Override clearance of {ref}")
-        lay = QVBoxLayout(self)
-        text = QLabel(
-            "<b>An override clears the shipment although these conditions are not met:</b><ul>"
-            + "".join(f"<li>{_e(u)}</li>" for u in unmet) + "</ul>"
-            "It needs a reason an auditor can read, and a second person with the approver "
-            "role who enters their own password here.")
-        text.setWordWrap(True)
-        text.setTextFormat(Qt.TextFormat.RichText)
-        lay.addWidget(text)
-        form = QFormLayout()
-        self.reason = QPlainTextEdit()
-        self.reason.setPlaceholderText("Why shipping is right despite the conditions above")
-        self.reason.setFixedHeight(70)
-        self.approver = QComboBox()
-        self.approver.setEditable(True)
-        self.approver.addItems(approvers)
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow("Reason", self.reason)
-        form.addRow("Approver", self.approver)
-        form.addRow("Approver's password", self.password)
-        lay.addLayout(form)
-        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                              | QDialogButtonBox.StandardButton.Cancel)
-        bb.button(QDialogButtonBox.StandardButton.Ok).setText("Override")
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        lay.addWidget(bb)
-
-    def values(self) -> tuple[str, str, str]:
-        return (self.reason.toPlainText().strip(), self.approver.currentText().strip(),
-                self.password.text())
 
 
 class ClearancePanel(QWidget):
@@ -190,22 +153,22 @@ class ClearancePanel(QWidget):
 
         split = QTabWidget()
         self.draw_model = RowsModel([
-            Col("licence_number", "Licence", 110), Col("licence_line_no", "Line", 44,
+            Column("licence_number", "Licence", 110), Column("licence_line_no", "Line", 44,
                                                        numeric=True),
-            Col("shipment_line_no", "Shipment line", 90, numeric=True),
-            Col("quantity", "Quantity", 70, numeric=True),
-            Col("value_minor", "Value", 120, numeric=True,
+            Column("shipment_line_no", "Shipment line", 90, numeric=True),
+            Column("quantity", "Quantity", 70, numeric=True),
+            Column("value_minor", "Value", 120, numeric=True,
                 fmt=lambda r: _money(r.get("value_minor"), r.get("currency") or "")),
-            Col("created_at", "Drawn at", 140, fmt=lambda r: _ts(r.get("created_at"))),
-            Col("created_by", "By", 80)], self)
+            Column("created_at", "Drawn at", 140, fmt=lambda r: format_timestamp(r.get("created_at"))),
+            Column("created_by", "By", 80)], self)
         self.history_model = RowsModel([
-            Col("at", "When", 140, fmt=lambda r: _ts(r.get("at"))),
-            Col("action", "Action", 90, fmt=lambda r: r["action"].replace("_", " ")),
-            Col("to_status", "Status", 150, fmt=lambda r: (
+            Column("at", "When", 140, fmt=lambda r: format_timestamp(r.get("at"))),
+            Column("action", "Action", 90, fmt=lambda r: r["action"].replace("_", " ")),
+            Column("to_status", "Status", 150, fmt=lambda r: (
                 f"{STATUS_LABELS.get(r['from_status'], r['from_status'])} → "
                 f"{STATUS_LABELS.get(r['to_status'], r['to_status'])}")),
-            Col("by_user", "By", 80), Col("approver", "Approver", 80),
-            Col("reason", "Reason", 400, stretch=True,
+            Column("by_user", "By", 80), Column("approver", "Approver", 80),
+            Column("reason", "Reason", 400, stretch=True,
                 tip=lambda r: r.get("reason") or None)], self)
         self.history_view = make_view(self.history_model, self.history_model.columns, False)
         self.draw_view = make_view(self.draw_model, self.draw_model.columns, False)
@@ -276,19 +239,19 @@ class ClearancePanel(QWidget):
         hist = s.get("history") or []
         if hist:
             last = hist[-1]
-            why = (f"{_e(last['action'].replace('_', ' '))} by {_e(last['by_user'])}"
-                   + (f", approved by {_e(last['approver'])}" if last.get("approver") else "")
-                   + f", {_e(_ts(last['at']))}"
-                   + (f": {_e(last['reason'])}" if last.get("reason") else ""))
+            why = (f"{esc(last['action'].replace('_', ' '))} by {esc(last['by_user'])}"
+                   + (f", approved by {esc(last['approver'])}" if last.get("approver") else "")
+                   + f", {esc(format_timestamp(last['at']))}"
+                   + (f": {esc(last['reason'])}" if last.get("reason") else ""))
         elif s["status"] != "draft":
             # e.g. imported history or a record typed in with its status
             why = "Status recorded when the shipment was saved; no clearance move since."
         else:
             why = ""
         self.status_label.setText(
-            f"<span style='font-size:15px'>{_e(s['reference'])}</span> &nbsp; "
+            f"<span style='font-size:15px'>{esc(s['reference'])}</span> &nbsp; "
             f"<span style='background:{bg}; color:{fg}; padding:2px 8px; font-weight:600'>"
-            f"&nbsp;{_e(s['label'])}&nbsp;</span>")
+            f"&nbsp;{esc(s['label'])}&nbsp;</span>")
         self.why_label.setText(f"Last move: {why}" if hist else why)
         self.why_label.setVisible(bool(why))
         for k, _label in CHECKS:
@@ -297,9 +260,9 @@ class ClearancePanel(QWidget):
             colour = "#1e6b34" if good else ("#8c1d18" if v == "unmet" else "#7a5b00")
             mark = "✓" if good else ("✗" if v == "unmet" else "…")
             self.check_labels[k].setText(f"<span style='color:{colour}'><b>{mark}</b> "
-                                         f"{_e(v)}</span>")
+                                         f"{esc(v)}</span>")
         if s["status"] in ("shipped", "cancelled"):
-            self.reasons.setText(f"This shipment is {_e(s['label'].lower())}; its record is "
+            self.reasons.setText(f"This shipment is {esc(s['label'].lower())}; its record is "
                                  f"closed.")
         elif s["ok"]:
             self.reasons.setText("<b style='color:#1e6b34'>Every condition is met</b> — it can "
@@ -423,7 +386,7 @@ class ClearancePanel(QWidget):
         approvers = [u["username"] for u in users.list_users(self.wb.store)
                      if u["role"] == "approver" and u["active"]
                      and u["username"] != self.wb.user.username]
-        dlg = OverrideDialog(self.ref, [r["text"] for r in self.state["reasons"]] or
+        dlg = ClearanceOverrideDialog(self.ref, [r["text"] for r in self.state["reasons"]] or
                              ["(none — a blocked shipment needs an override to move on)"],
                              approvers, self)
         accepted = dlg.exec() == QDialog.DialogCode.Accepted
@@ -481,16 +444,3 @@ class ClearancePanel(QWidget):
     def _export(self) -> None:
         if self.export_packet is not None and self.shipment_id is not None:
             self.export_packet(self.shipment_id, self.ref)
-
-
-def attach_clearance_panel(shipments_page: Any, ops: Ops,
-                           export_packet: Callable[[int, str], None] | None = None
-                           ) -> ClearancePanel:
-    """Add the Clearance tab to the Shipments page (a :class:`ui.pages.MasterPage`)."""
-    panel = ClearancePanel(shipments_page.wb, ops)
-    panel.export_packet = export_packet
-    panel.form_dirty = lambda: shipments_page.dirty
-    shipments_page.attach_panel("Clearance", panel, "clearance_panel")
-    panel.saved.connect(lambda _ch: shipments_page.reload_current())
-    shipments_page.form.changed.connect(panel.form_edited)
-    return panel

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
+from workbench.db.store import Store
 from workbench.records import browse
 from workbench.records.parties import KIND_LABELS
 from workbench.records.shipments import STATUS_LABELS
-from workbench.db.store import Store
 from workbench.records.values import country_name
 
 PAGE_SIZE = 200
@@ -195,3 +197,167 @@ class BrowseModel(QAbstractTableModel):
         self.set_query(dataclasses.replace(
             self._query, sort=self.columns[column].key,
             desc=order == Qt.SortOrder.DescendingOrder))
+
+
+# ----------------------------------------------------------------------------
+# Models over rows the caller already holds (screening, rules, checklists)
+# ----------------------------------------------------------------------------
+
+RowRole = Qt.ItemDataRole.UserRole + 2  # the whole row dict behind a table row
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a :class:`RowsModel`: the dict key, the header, a
+    starting width, right alignment for numbers, and optional formatters."""
+
+    key: str
+    label: str
+    width: int = 100
+    numeric: bool = False
+    fmt: Callable[[dict[str, Any]], str] | None = None
+    tip: Callable[[dict[str, Any]], str | None] | None = None
+    stretch: bool = False  # shares the width left over (names, details)
+
+
+class RowsModel(QAbstractTableModel):
+    """A small in-memory table of dict rows (snapshots, hits, fronts, results).
+
+    Holds whatever the last ``set_rows`` gave it; sorting happens in Python,
+    which is fine for the few thousand rows these tables hold (the paged,
+    SQL-sorted model is :class:`EntryModel`). GUI thread only; no I/O.
+    """
+
+    def __init__(self, columns: Sequence[Column], parent: Any = None,
+                 muted: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)
+        self.rows: list[dict[str, Any]] = []
+        self._muted = muted  # rows shown grey (e.g. a name with no match)
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def row(self, i: int) -> dict[str, Any] | None:
+        return self.rows[i] if 0 <= i < len(self.rows) else None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def _text(self, col: Column, r: dict[str, Any]) -> str:
+        if col.fmt is not None:
+            return col.fmt(r)
+        v = r.get(col.key)
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.0f}" if v.is_integer() else f"{v:.1f}"
+        return str(v)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows) \
+                or not 0 <= index.column() < len(self.columns):
+            return None
+        col, r = self.columns[index.column()], self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(col, r)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col.tip is not None:
+                return col.tip(r)
+            text = self._text(col, r)
+            return text if len(text) > 24 else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            h = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(h | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor("#8a8a8a") if self._muted is not None and self._muted(r) else None
+        if role == KeyRole:
+            return r.get("id")
+        if role == RowRole:
+            return r
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.columns[section].label
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        col = self.columns[column]
+
+        def key(r: dict[str, Any]) -> tuple[bool, Any]:
+            v = r.get(col.key) if col.fmt is None or col.numeric else col.fmt(r)
+            if isinstance(v, str):
+                v = v.casefold()
+            return (v is None, v if v is not None else 0)
+
+        self.layoutAboutToBeChanged.emit()
+        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self.layoutChanged.emit()
+
+
+# ----------------------------------------------------------------------------
+# A small read-only table model (packs, rules, groups, determinations)
+# ----------------------------------------------------------------------------
+class RecordsModel(QAbstractTableModel):
+    """A read-only table over a list of dicts, columns given as
+    (key, label, formatter). No I/O; GUI thread. ``Qt.UserRole`` on any
+    cell returns the row's dict."""
+
+    def __init__(self, columns: list[tuple[str, str, Callable[[dict], Any] | None]],
+                 parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self.rows: list[dict[str, Any]] = []
+        self.tooltips: Callable[[dict, str], str | None] | None = None
+        self.colors: Callable[[dict, str], Any] | None = None
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self.rows)):
+            return None
+        row = self.rows[index.row()]
+        key, _label, fmt = self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            v = fmt(row) if fmt else row.get(key)
+            return "" if v is None else str(v)
+        if role == Qt.ItemDataRole.UserRole:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole and self.tooltips:
+            return self.tooltips(row, key)
+        if role == Qt.ItemDataRole.ForegroundRole and self.colors:
+            return self.colors(row, key)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
+                and 0 <= section < len(self.columns):
+            return self.columns[section][1]
+        return None
