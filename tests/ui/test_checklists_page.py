@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QInputDialog
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
 from workbench.bootstrap import open_workbench
 from workbench.checklists import runs as cs
@@ -207,7 +207,7 @@ def test_kyc_run_from_the_keyboard_red_flag_evidence_signoff_and_approval(
 
     # "Open" writes the read-only copy and hands it to the desktop
     opened: list[QUrl] = []
-    import ui.panels.checklist_run as mod
+    import ui.panels.checklist_evidence as mod
     qtbot_patch = pytest.MonkeyPatch()
     qtbot_patch.setattr(mod.QDesktopServices, "openUrl", staticmethod(opened.append))
     try:
@@ -221,7 +221,7 @@ def test_kyc_run_from_the_keyboard_red_flag_evidence_signoff_and_approval(
     # olivia signs: red flags → waiting for approval
     form.sign_off()
     idle(page)
-    assert password.asked and password.asked[-1][2] == mod.QLineEdit.EchoMode.Password
+    assert password.asked and password.asked[-1][2] == QLineEdit.EchoMode.Password
     assert form.run["status"] == "awaiting_approval"
     assert page.models["awaiting_approval"].rowCount() == 1
     run_id = form.run_id

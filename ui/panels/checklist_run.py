@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, QUrl, Qt, Signal
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -24,22 +20,24 @@ from PySide6.QtWidgets import (
 
 from workbench.app import Change, Workbench
 from workbench.checklists import runs as cs
-from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
-from workbench.records import evidence as ev
+from workbench.errors import ValidationError
 
 from ui.kit.checklist_text import state_label
 from ui.kit.ops import Ops, Task, error_text
 from ui.kit.views import Banner, format_timestamp, heading_label, muted_label
 from ui.kit.widgets import ERROR_COLOR
+from ui.panels.checklist_evidence import EvidenceActions
 from ui.panels.checklist_questions import QuestionRow
+from ui.panels.checklist_signoff import SignOffActions
 
 
-class RunForm(QWidget):
+class RunForm(EvidenceActions, SignOffActions, QWidget):
     """One checklist run: its questions, evidence, sign-offs and actions.
 
     Side effects: reads the run on the GUI thread (``load``); every write
     goes through ``ops``. Accepts files dropped on it (attached to the
-    question under the drop). Emits ``changed(Change)`` after a write and
+    question under the drop: :class:`EvidenceActions`); sign-off, send back
+    and revise are :class:`SignOffActions`. Emits ``changed(Change)`` after a write and
     ``back`` when the person leaves (Esc or the back button).
     """
 
@@ -363,215 +361,6 @@ class RunForm(QWidget):
         self.busy = False
         self._enable()
         self.banner.say(error_text(exc), "bad")
-
-    # -- evidence --------------------------------------------------------------------
-    def attach_current(self) -> None:
-        if self._current is not None and not self.read_only:
-            self.attach_dialog(self._current.qid)
-
-    def attach_dialog(self, qid: str) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Attach evidence", str(Path.home()),
-            "Documents and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.docx *.xlsx *.eml "
-            "*.msg *.txt);;All files (*)")
-        if paths:
-            self.attach_files(qid, paths)
-
-    def attach_files(self, qid: str, paths: list[str]) -> bool:
-        """Store files as evidence of question ``qid`` (one transaction with
-        the answer; the question must have an answer, given or typed)."""
-        if self.read_only or self.busy or self.run is None:
-            return False
-        row = self.row(qid)
-        v = row.values()
-        if not v["value"]:
-            row.show_error(["Answer this question first, then attach its evidence."])
-            row.answer.setFocus()
-            return False
-        if row.is_red() and not v["resolution"]:
-            row.show_error(["Red flag: write how it was resolved, then attach the evidence."])
-            row.resolution.setFocus()
-            return False
-        wb, rid = self.wb, self.run["id"]
-        self.busy = True
-        self._enable()
-        self.banner.say(f"Attaching {len(paths)} file{'s' if len(paths) != 1 else ''}…", "ok")
-
-        def done(_ch: Change) -> None:
-            self.busy = False
-            others = {r.qid: r.values() for r in self.rows if r.dirty() and r.qid != qid}
-            self.load(rid, keep_values=others)
-            self.banner.say(f"Attached {', '.join(Path(p).name for p in paths)} to "
-                            f"question {self.rows.index(self.row(qid)) + 1}; stored with its "
-                            f"SHA-256.", "ok")
-            self.changed.emit(_ch)
-
-        def failed(exc: BaseException) -> None:
-            self.busy = False
-            self._enable()
-            row.show_error([error_text(exc)])
-            self.banner.say("The evidence was not attached.", "bad")
-
-        self.ops.run(lambda _t: cs.answer(wb, rid, qid, v["value"], note=v["note"],
-                                          resolution=v["resolution"], evidence_files=paths),
-                     success=done, failure=failed, parent=self)
-        return True
-
-    def open_evidence(self, evidence_id: int) -> None:
-        """Write the hash-checked, read-only viewing copy on the worker and
-        hand it to the desktop (a viewer opens it; nothing is executed)."""
-        store = self.wb.store
-
-        def opened(path: Path) -> None:
-            self.opened_file.emit(str(path))
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
-
-        self.ops.run(lambda _t: ev.export_for_viewing(store, evidence_id), success=opened,
-                     failure=lambda e: self.banner.say(error_text(e), "bad"), parent=self)
-
-    def _row_at(self, pos: Any) -> QuestionRow | None:
-        w = self.childAt(pos)
-        while w is not None and not isinstance(w, QuestionRow):
-            w = w.parentWidget()
-        return w
-
-    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
-        if not self.read_only and e.mimeData().hasUrls() and \
-                any(u.isLocalFile() for u in e.mimeData().urls()):
-            e.acceptProposedAction()
-        else:
-            e.ignore()
-
-    def dragMoveEvent(self, e: Any) -> None:
-        if not self.read_only and e.mimeData().hasUrls():
-            e.acceptProposedAction()
-        else:
-            e.ignore()
-
-    def dropEvent(self, e: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
-        if self.read_only or not paths:
-            e.ignore()
-            return
-        row = self._row_at(e.position().toPoint()) or self._current
-        if row is None:
-            e.ignore()
-            return
-        e.acceptProposedAction()
-        self.attach_files(row.qid, paths)
-
-    # -- signing ---------------------------------------------------------------------
-    def _password(self, title: str, text: str) -> str | None:
-        pw, ok = QInputDialog.getText(self, title, text, QLineEdit.EchoMode.Password)
-        return pw if ok and pw else None
-
-    def sign_off(self) -> None:
-        """Ask for the password again and sign (saving pending answers first)."""
-        if self.read_only or self.busy or self.run is None:
-            return
-        if self.dirty():
-            self.save(then=self.sign_off)
-            return
-        r = self.run
-        if r["problems"]:
-            self._show_problems(r["problems"])
-            return
-        approving = r["status"] == "awaiting_approval" or (
-            r["red_flags"] and self.wb.user.role in cs.APPROVER_ROLES)
-        what = ("approve it and lock it" if approving else
-                "send it to an approver (it has red flags)" if r["red_flags"] else
-                "complete and lock it")
-        pw = self._password("Sign off", f"Signing run {r['id']} as {self.wb.user.username} "
-                                        f"will {what}.\n\nEnter your password again:")
-        if pw is None:
-            return
-        wb, rid = self.wb, r["id"]
-        self.busy = True
-        self._enable()
-        self.ops.run(lambda _t: cs.signoff(wb, rid, pw), success=self._signed,
-                     failure=self._sign_failed, parent=self)
-
-    def _signed(self, ch: Change) -> None:
-        self.busy = False
-        self.load(ch.id)
-        words = {"submit": "Signed and sent to an approver: it waits for approval.",
-                 "approve": "Approved: the run is completed and locked.",
-                 "complete": "Signed: the run is completed and locked."}
-        self.banner.say(words.get(ch.action, "Signed."), "ok")
-        self.changed.emit(ch)
-
-    def _sign_failed(self, exc: BaseException) -> None:
-        self.busy = False
-        self._enable()
-        if isinstance(exc, AuthenticationError):
-            self.banner.say("Wrong password — nothing was signed. Enter the password you "
-                            "signed in with.", "bad")
-        elif isinstance(exc, ValidationError):
-            self._show_problems([str(e) for e in exc.errors])
-        elif isinstance(exc, PermissionDenied):
-            self.banner.say(f"Not signed: {exc}", "bad")
-        else:
-            self.banner.say(error_text(exc), "bad")
-
-    def _show_problems(self, problems: list[str]) -> None:
-        by_q: dict[str, list[str]] = {}
-        for p in problems:
-            qid, _, msg = p.partition(": ")
-            if msg == "evidence required":
-                msg += " — attach the document (Attach…, Ctrl+E) or drop the file here"
-            by_q.setdefault(qid, []).append(msg)
-        for row in self.rows:
-            if row.qid in by_q:
-                row.show_error(by_q[row.qid])
-        first = next((r for r in self.rows if r.qid in by_q), None)
-        if first is not None:
-            first.answer.setFocus()
-            self.scroll.ensureWidgetVisible(first)
-        self.banner.say(f"Not ready to sign: {len(problems)} thing"
-                        f"{'s' if len(problems) != 1 else ''} to do — see the marked questions.",
-                        "bad")
-
-    def send_back(self) -> None:
-        """An approver returns a waiting run with a reason (password again)."""
-        r = self.run
-        if r is None or self.busy or r["status"] != "awaiting_approval":
-            return
-        reason, ok = QInputDialog.getMultiLineText(
-            self, "Send back", f"Why does run {r['id']} go back to the officer?")
-        if not ok or not reason.strip():
-            return
-        pw = self._password("Send back", "Enter your password again:")
-        if pw is None:
-            return
-        wb, rid = self.wb, r["id"]
-        self.busy = True
-        self._enable()
-
-        def done(ch: Change) -> None:
-            self.busy = False
-            self.load(rid)
-            self.banner.say("Sent back to the officer with your reason.", "ok")
-            self.changed.emit(ch)
-
-        self.ops.run(lambda _t: cs.reject(wb, rid, pw, reason), success=done,
-                     failure=self._sign_failed, parent=self)
-
-    def revise(self) -> None:
-        r = self.run
-        if r is None or self.busy:
-            return
-        wb, rid = self.wb, r["id"]
-        self.busy = True
-
-        def done(ch: Change) -> None:
-            self.busy = False
-            self.load(ch.id)
-            self.banner.say(f"Revision {ch.record['revision']} started from run {rid}; "
-                            f"run {rid} stays valid until this one is completed.", "ok")
-            self.changed.emit(ch)
-
-        self.ops.run(lambda _t: cs.revise_run(wb, rid), success=done, failure=self._failed,
-                     parent=self)
 
     def leave(self) -> None:
         if self.dirty():
