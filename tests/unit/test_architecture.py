@@ -104,6 +104,31 @@ def test_no_gate_swallows_a_missing_module() -> None:
     assert not found, found
 
 
+def test_no_import_of_the_core_is_guarded_by_a_broad_except() -> None:
+    """``try: from workbench… import x`` with ``except Exception`` is the
+    same fail-open pattern under another name."""
+    broad = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+    found = []
+    for p in _core_files():
+        for node in ast.walk(ast.parse(p.read_text(), str(p))):
+            if not isinstance(node, ast.Try):
+                continue
+            imports_core = any(
+                isinstance(n, ast.ImportFrom) and (n.module or "").startswith("workbench")
+                or isinstance(n, ast.Import) and any(a.name.startswith("workbench")
+                                                     for a in n.names)
+                for stmt in node.body for n in ast.walk(stmt))
+            # a handler that cleans up and re-raises does not swallow anything
+            catches = any((h.type is None or {n.id for n in ast.walk(h.type)
+                                              if isinstance(n, ast.Name)} & broad)
+                          and not any(isinstance(n, ast.Raise) and n.exc is None
+                                      for n in ast.walk(h))
+                          for h in node.handlers)
+            if imports_core and catches:
+                found.append(f"{p.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found
+
+
 # The area writes that clearance.holds wraps with their holds.
 UNHELD = {"workbench.rules.determinations": {"install_pack", "record_letter", "set_party_tag"},
           "workbench.screening.results": {"rescreen_after_import"}}

@@ -29,7 +29,7 @@ HIT_COLUMNS = [
 class WhatChangedDialog(QDialog):
     """What a new list snapshot changed: entries, hits and open shipments.
 
-    Built from :func:`what_changed`'s dict; no I/O. Non-modal to the data:
+    Built from :func:`workbench.screening.changes.what_changed`'s dict; no I/O. Non-modal to the data:
     it only shows, the officer decides hits on the Screening page.
     """
 

@@ -225,7 +225,7 @@ class RowsModel(QAbstractTableModel):
 
     Holds whatever the last ``set_rows`` gave it; sorting happens in Python,
     which is fine for the few thousand rows these tables hold (the paged,
-    SQL-sorted model is :class:`EntryModel`). GUI thread only; no I/O.
+    SQL-sorted models are :class:`BrowseModel` and the Lists page's EntryModel). GUI thread only; no I/O.
     """
 
     def __init__(self, columns: Sequence[Column], parent: Any = None,

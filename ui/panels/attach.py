@@ -15,7 +15,7 @@ from ui.panels.party_rules import PartyTagsPanel
 def attach_clearance_panel(shipments_page: Any, ops: Ops,
                            export_packet: Callable[[int, str], None] | None = None
                            ) -> ClearancePanel:
-    """Add the Clearance tab to the Shipments page (a :class:`ui.pages.MasterPage`)."""
+    """Add the Clearance tab to the Shipments page (a :class:`ui.pages.master.MasterPage`)."""
     panel = ClearancePanel(shipments_page.wb, ops)
     panel.export_packet = export_packet
     panel.form_dirty = lambda: shipments_page.dirty
@@ -28,7 +28,7 @@ def attach_clearance_panel(shipments_page: Any, ops: Ops,
 def attach_rules_panels(items_page: Any, shipments_page: Any, ops: Ops,
                         parties_page: Any = None) -> None:
     """Add the Classification tab to the items page and the Determination tab
-    to the shipments page (both are :class:`ui.pages.MasterPage`). The
+    to the shipments page (both are :class:`ui.pages.master.MasterPage`). The
     panels follow the record the form shows; their writes are announced
     through the page's ``saved`` signal, like a form save."""
     items_page.attach_panel("Classification", ClassificationPanel(items_page.wb, ops),

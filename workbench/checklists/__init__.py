@@ -2,9 +2,9 @@
 
 - :mod:`.templates` loads and validates templates (safe YAML, JSON Schema,
   file/line/reason on refusal);
-- :mod:`.store` holds runs, answers with evidence, sign-offs (four eyes),
+- :mod:`.runs` holds runs, answers with evidence, sign-offs (four eyes),
   locking, revisions, expiry and applicability;
-- :mod:`.cli` adds ``workbench checklist …``.
+- ``workbench checklist …`` is :mod:`workbench.cli.checklists`.
 
 Pure Python, no Qt.
 """

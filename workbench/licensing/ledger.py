@@ -32,10 +32,11 @@ from fractions import Fraction
 from typing import Any
 
 from workbench.app import Change, Workbench
-from workbench.errors import NotFound
 from workbench.db.store import Store, utc_now
-from workbench.records.values import format_money
+from workbench.errors import NotFound
 from workbench.licensing import LedgerRefused
+from workbench.records.values import format_money
+from workbench.rules.determinations import active_pack, classify_item
 
 DEFAULT_TOLERANCE_PCT = 10
 NEARLY_USED_PCT = 80
@@ -107,14 +108,11 @@ def today() -> str:
 
 
 def tolerance_pct(store: Store) -> float:
-    """The shipping tolerance of the pack in force (default 10 %). Read-only."""
-    try:
-        from workbench.rules.determinations import active_pack
-
-        return float((active_pack(store).licences or {}).get("tolerance_pct",
-                                                            DEFAULT_TOLERANCE_PCT))
-    except Exception:  # a broken stored pack must not stop the ledger
-        return float(DEFAULT_TOLERANCE_PCT)
+    """The shipping tolerance of the pack in force (10 % when the pack names
+    none). Read-only. A pack that cannot be read raises: a draw is never
+    checked against a tolerance nobody decided."""
+    return float((active_pack(store).licences or {}).get("tolerance_pct",
+                                                        DEFAULT_TOLERANCE_PCT))
 
 
 def find_licence(store: Store, number: str) -> int:
@@ -225,19 +223,16 @@ def balances(store: Store, *, on: str | None = None,
 
 def line_eccn(store: Store, item_id: int, date: str) -> str | None:
     """The ECCN of an item on `date`: the officer's classification decision,
-    else the computed proposal, else the ECCN typed on the item. Read-only."""
-    try:
-        from workbench.rules.determinations import classify_item
-
-        info = classify_item(store, item_id, date)
-        if info.get("decision") and info["decision"].get("eccn"):
-            return info["decision"]["eccn"]
-        comp = (info.get("proposal") or {}).get("computed_eccn")
-        if comp:
-            return comp
-        return info.get("item_eccn")
-    except Exception:  # classification unavailable: fall back to the item
-        return store.scalar("select nullif(eccn, '') from item where id = ?", (item_id,))
+    else the computed proposal, else the ECCN typed on the item. Read-only.
+    A classification that fails raises (no silent fall-back to the typed
+    ECCN, which could match a licence the item does not fit)."""
+    info = classify_item(store, item_id, date)
+    if info.get("decision") and info["decision"].get("eccn"):
+        return info["decision"]["eccn"]
+    comp = (info.get("proposal") or {}).get("computed_eccn")
+    if comp:
+        return comp
+    return info.get("item_eccn")
 
 
 def _eccn_matches(item_eccn: str | None, licence_eccn: str) -> bool:

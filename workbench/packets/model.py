@@ -202,12 +202,11 @@ def _exporter(store: Store) -> str:
 
 
 def _ledger_api() -> Any:
-    """The ledger's read function if that module provides it, else None."""
-    try:
-        from workbench.licensing import ledger as lstore
-    except Exception:
-        return None
-    return getattr(lstore, "drawdowns", None)
+    """The ledger's read function (the ledger is part of the core: a missing
+    module is an error, not a packet without its ledger section)."""
+    from workbench.licensing import ledger as lstore
+
+    return lstore.drawdowns
 
 
 def build_packet(store: Store, *, shipment_refs: Iterable[str] = (),

@@ -5,9 +5,12 @@ determinations.
 - :mod:`.expr` is the packs' declarative condition language (no eval);
 - :mod:`.classify` computes TPP/PD and proposes the ECCN paragraph;
 - :mod:`.engine` decides a transaction (pure, replayable);
-- :mod:`.store` persists packs, classifications and determinations, builds
-  transactions from shipments, diffs packs and measures their impact;
-- :mod:`.cli` adds ``workbench classify|determine|rules``.
+- :mod:`.determinations` persists packs, classifications, letters, party
+  facts and determinations, builds transactions from shipments, diffs packs
+  and measures their impact (the holds that follow are
+  :mod:`workbench.clearance.holds`);
+- :mod:`.whatif` builds a what-if transaction from typed values;
+- ``workbench classify|determine|rules`` is :mod:`workbench.cli.rules`.
 
 Pure Python, no Qt.
 """

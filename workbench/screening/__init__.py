@@ -1,8 +1,11 @@
-"""Restricted-party screening engine: list parsing, name normalisation, matching.
+"""Restricted-party screening: list parsing, name normalisation and matching
+(:mod:`.lists`, :mod:`.normalize`, :mod:`.matcher`: pure, no database), and
+what is stored of them: snapshots, results and decisions, fronts, batch
+files, what an import changed (:mod:`.snapshots`, :mod:`.results`,
+:mod:`.fronts`, :mod:`.batch`, :mod:`.changes`).
 
-Pure Python, no Qt and no database: the store imports these functions and
-persists what they return. Everything here is safe to call from any thread as
-long as each call owns its arguments (no module-level mutable state).
+Pure Python, no Qt. The pure modules are safe from any thread as long as
+each call owns its arguments; the stored ones follow the store's rules.
 """
 
 from workbench.screening.lists import (
