@@ -13,7 +13,7 @@ from workbench.rules.pack import builtin_pack
 from modeltest import model_tester
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.08.0-test"
+TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
 
 
 def _tester(model):
@@ -217,7 +217,7 @@ def test_load_pack_shows_diff_and_impact_then_activates(qtbot, window, wait_ops)
     dlg = page.load_dialog
     assert dlg is not None and dlg.isVisible()
     text = dlg.text.toPlainText()
-    assert "2026.08.0" in text
+    assert "2026.12.1" in text
     assert "EXC.CNR.2026" in text and "New" in text
     assert "1 open shipment change outcome" in text
     assert "SO-2026-0009" in text and "Licence exception CNR" in text
@@ -226,10 +226,10 @@ def test_load_pack_shows_diff_and_impact_then_activates(qtbot, window, wait_ops)
     with qtbot.waitSignal(page.refreshed, timeout=10_000):
         dlg.activate_btn.click()
     wait_ops(window)
-    assert rstore.active_pack(wb.store).version == "2026.08.0"
-    assert "2026.08.0" in page.summary.text()
+    assert rstore.active_pack(wb.store).version == "2026.12.1"
+    assert "2026.12.1" in page.summary.text()
     active = [r for r in page.pack_model.rows if r["active"]]
-    assert [r["version"] for r in active] == ["2026.08.0"]
+    assert [r["version"] for r in active] == ["2026.12.1"]
     assert any(r["origin"].startswith("built in") for r in page.pack_model.rows)
     assert len(_events(wb, "rules_pack", "activate")) == 1
 

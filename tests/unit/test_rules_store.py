@@ -15,7 +15,7 @@ from workbench.clearance import holds
 from workbench.rules import determinations as rstore
 from workbench.rules.pack import builtin_pack, load_pack
 
-TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.08.0-test"
+TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
 
 CHIPS = {
     "A100": {"fp16": 312, "int8": 624}, "A800": {"fp16": 312, "int8": 624},
@@ -121,11 +121,11 @@ def test_policy_change_flips_exactly_the_expected_shipments(wb: Workbench) -> No
 
 def test_loading_the_pack_activates_it_and_is_audited(wb: Workbench) -> None:
     ch = holds.install_pack(wb, TEST_PACK)
-    assert rstore.active_pack(wb.store).version == "2026.08.0"
+    assert rstore.active_pack(wb.store).version == "2026.12.1"
     assert [x["id"] for x in ch.extra["diff"]["added"]] == ["EXC.CNR.2026"]
     ev = wb.store.one("select * from audit_event where entity = 'rules_pack' order by seq desc")
     assert ev["action"] == "activate"
-    assert [p["version"] for p in rstore.list_packs(wb.store)] == ["2026.08.0"]
+    assert [p["version"] for p in rstore.list_packs(wb.store)] == ["2026.12.1"]
 
 
 def test_test_pack_differs_from_builtin_only_by_the_new_rule() -> None:

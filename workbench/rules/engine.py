@@ -74,10 +74,17 @@ def normalise(pack: Pack, txn: dict[str, Any]) -> tuple[dict, list[dict], list[d
     """
     date = txn["date"]
     dest_entered = _up(txn["destination"])
+    region = _up(txn.get("destination_region"))
+    if dest_entered and "-" in dest_entered:
+        # an ISO 3166-2 code typed as the destination (UA-43) names the
+        # country and the region at once
+        region = region or dest_entered
+        dest_entered = dest_entered.split("-", 1)[0]
     origin = _up(txn.get("origin_country")) or "US"
     t = {
         "date": date,
         "destination_entered": dest_entered,
+        "destination_region": region,
         "destination": pack.resolve_country(dest_entered, date),
         "origin_country": pack.resolve_country(origin, date),
         "export_kind": txn.get("export_kind") or "export",
@@ -183,6 +190,7 @@ def determine(pack: Pack, txn: dict[str, Any], *, evaluated_at: str | None = Non
     }
     result["values"] = {
         "destination_entered": t["destination_entered"], "destination": t["destination"],
+        "destination_region": t["destination_region"],
         "origin_country": t["origin_country"], "export_kind": t["export_kind"],
         "is_export": t["is_export"], "screened": t["screened"],
         "parties": [{k: p[k] for k in ("role", "name", "country", "hq_country",
@@ -309,7 +317,8 @@ def determine(pack: Pack, txn: dict[str, Any], *, evaluated_at: str | None = Non
             for exc in pack.exceptions:
                 if not exc.valid_on(date):
                     continue
-                why = _exception_check(exc, env, req_ids, no_exc)
+                why = _exception_check(exc, env, req_ids, no_exc,
+                                       [r for r, _ in required])
                 result["exceptions_considered"].append(
                     {"line": n, "exception": exc.data["code"], "rule_id": exc.id,
                      "eligible": why is None, "why_not": why})
@@ -392,10 +401,16 @@ def _policy_for(pack: Pack, rule: Any, env: Env, witness: list[dict]) -> dict | 
     return None
 
 
-def _exception_check(exc: Any, env: Env, req_ids: set[str], no_exc: bool) -> str | None:
+def _exception_check(exc: Any, env: Env, req_ids: set[str], no_exc: bool,
+                     required: list[Any] = ()) -> str | None:
     """None when the exception can be used for this line; else why not."""
     if no_exc:
         return "licence exceptions are unavailable (a listed party bars them)"
+    for rule in required:
+        allowed = rule.data.get("permits_exceptions")
+        if allowed is not None and exc.data["code"] not in allowed:
+            return (f"{rule.data.get('citation') or rule.id} allows "
+                    f"{'only ' + ', '.join(allowed) if allowed else 'no licence exception'}")
     uncovered = req_ids - set(exc.data["covers"])
     if uncovered:
         return f"does not cover {', '.join(sorted(uncovered))}"

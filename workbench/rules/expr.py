@@ -53,7 +53,7 @@ UNKNOWN = _Unknown()
 # load time, so a typo in a pack is a validation error, not a silent "false".
 FIELDS: dict[str, frozenset[str]] = {
     "txn": frozenset({
-        "date", "destination", "destination_entered", "origin_country",
+        "date", "destination", "destination_entered", "destination_region", "origin_country",
         "export_kind", "end_use", "end_use_flags", "is_export", "screened",
         "letters"}),
     "item": frozenset({

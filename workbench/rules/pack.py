@@ -477,6 +477,17 @@ def _compile(manifest: dict, files: dict[str, bytes], docs: dict, m: dict,
         for target in r.data.get("covers", []) + r.data.get("applies_to", []):
             if target not in req_ids:
                 raise PackError("pack", r.id, f"refers to unknown requirement {target!r}")
+    # An exception may not claim to cover a requirement whose regulation does
+    # not allow it (NAC covering a Part 746 embargo would be a permissive bug
+    # in the data, not a judgement call).
+    reqs_by_id = {r.id: r for r in requirements}
+    for e in exceptions:
+        for target in e.data.get("covers", []):
+            allowed = (reqs_by_id[target].data.get("permits_exceptions")
+                       if target in reqs_by_id else None)
+            if allowed is not None and e.data["code"] not in allowed:
+                raise PackError("pack", e.id, f"covers {target}, which allows only "
+                                              f"{', '.join(allowed) or 'no licence exception'}")
     for o in overlays:
         for target in o.data.get("targets", []):
             if target not in seen:

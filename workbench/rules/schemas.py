@@ -177,6 +177,11 @@ REQUIREMENT = {
         "message": TEXT,
         "policy_from_hit": {"type": "boolean"},
         "obligations": {"type": "array", "items": OBLIGATION},
+        # The licence exceptions the regulation still allows where this
+        # requirement applies (e.g. Part 746 sections). An exception whose code
+        # is not listed can never be used when the requirement fires.
+        "permits_exceptions": {"type": "array", "uniqueItems": True,
+                               "items": {"type": "string", "pattern": "^[A-Z0-9]{2,6}$"}},
     },
 }
 
@@ -302,6 +307,19 @@ MANIFEST: dict[str, Any] = {
         "disclaimer": TEXT,
         "coverage": {"type": "object", "additionalProperties": False,
                      "properties": {"from": DATE_OR_NULL, "to": DATE_OR_NULL}},
+        # When the pack's author must re-read the rules at the latest; the
+        # dashboard and `attention` warn ahead of it and after it.
+        "review_by": DATE,
+        # Dated assumptions the outcomes rest on (a stay that ends, a
+        # deadline that may move): each is due on `until`.
+        "assumptions": {
+            "type": "array", "maxItems": 200,
+            "items": {"type": "object", "required": ["id", "title", "until"],
+                      "additionalProperties": False,
+                      "properties": {"id": RULE_ID, "title": TEXT, "until": DATE,
+                                     "rules": {"type": "array", "items": RULE_ID},
+                                     "check": TEXT}},
+        },
         "files": {
             "type": "array", "minItems": 1, "maxItems": 100,
             "items": {"type": "object", "required": ["path", "sha256"],
@@ -339,6 +357,9 @@ TXN: dict[str, Any] = {
     "properties": {
         "date": {**DATE, "description": "Legal date evaluated (shipment date)."},
         "destination": {"type": "string", "description": "ISO alpha-2 of the ultimate destination as entered (HK, MO …)."},
+        "destination_region": {"anyOf": [{"type": "string", "pattern": "^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$"},
+                                          {"type": "null"}],
+                               "description": "ISO 3166-2 subdivision of the destination (UA-43 Crimea, UA-14 Donetsk, UA-09 Luhansk …); Part 746 regions need it."},
         "origin_country": {"type": "string", "default": "US"},
         "export_kind": {"enum": ["export", "reexport", "transfer_in_country",
                                  "export_from_abroad"], "default": "export"},
