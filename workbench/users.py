@@ -14,7 +14,7 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from workbench.errors import AuthenticationError, FieldError, ValidationError
+from workbench.errors import AuthenticationError, FieldError, PermissionDenied, ValidationError
 from workbench.db.store import Store
 
 ROLES = ("officer", "approver", "auditor", "admin")
@@ -118,3 +118,17 @@ def authenticate(store: Store, username: str, password: str) -> User:
     if row is None or not ok or not row["active"]:
         raise AuthenticationError("unknown user name or wrong password")
     return User(row["id"], row["username"], row["role"], row["display_name"])
+
+
+def second_person(store: Store, asker: User, approver: str, password: str, what: str) -> User:
+    """The approver of a four-eyes action: a different, active user with the
+    approver role whose password is right. Read-only; raises
+    AuthenticationError or PermissionDenied (naming `what`) otherwise."""
+    appr = authenticate(store, approver, password)
+    if appr.username.casefold() == asker.username.casefold():
+        raise PermissionDenied(f"four eyes: the approver must be a different person from "
+                               f"{asker.username}, who asks for {what}")
+    if appr.role != "approver":
+        raise PermissionDenied(f"{appr.username} ({ROLE_LABELS.get(appr.role, appr.role)}) "
+                               f"cannot approve {what}; it needs a user with the approver role")
+    return appr

@@ -126,7 +126,7 @@ def test_refusals_say_why(db: Path) -> None:
     assert r.returncode == 1 and "WORKBENCH_APPROVER_PASSWORD" in r.stderr
     env = {"WORKBENCH_APPROVER_PASSWORD": PW}
     r = run(db, "shipment", "override", "SO-2026-0010", "--reason", "urgent",
-            "--approver", "olivia", env=env, **o)
+            "--approver", "owner", env=env, **o)
     assert r.returncode == 1 and "approver role" in r.stderr
     r = run(db, "shipment", "override", "SO-2026-0010", "--reason", "urgent",
             "--approver", "arthur", env=env, **o)
@@ -300,3 +300,55 @@ def test_is_informed_letter_makes_the_saved_determination_stale(db: Path) -> Non
     assert r.returncode == 1 and "no party" in r.stderr
     log = json.loads(run(db, "--json", "audit", "log", "--limit", "10", check=True).stdout)
     assert {"rules_letter", "party_rules_tag"} <= {e["entity"] for e in log}
+
+
+def _typo_pack(tmp_path: Path) -> Path:
+    import shutil
+    folder = tmp_path / "typo-pack"
+    shutil.copytree(TEST_PACK, folder)
+    f = folder / "classification.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace(
+        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
+        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}"), encoding="utf-8")
+    return folder
+
+
+TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
+
+
+def test_rules_load_runs_the_golden_cases_and_needs_an_approver(db: Path,
+                                                               tmp_path: Path) -> None:
+    o = {"user": "olivia", "password": PW}
+    active = lambda: json.loads(run(db, "--json", "rules", "show", check=True).stdout)  # noqa: E731
+    before = active()
+    bad = _typo_pack(tmp_path)
+    assert run(db, "rules", "seal", str(bad), check=True).returncode == 0
+    # `rules test` reports the failing cases without loading
+    t = run(db, "rules", "test", str(bad))
+    assert t.returncode == 1 and "golden cases fail" in t.stdout, t.stdout
+    assert run(db, "rules", "test", str(TEST_PACK), check=True).stdout.count("pass") == 1
+    # a pack whose cases fail is refused, even with an approver
+    r = run(db, "rules", "load", str(bad), "--approver", "arthur", **o,
+            env={"WORKBENCH_APPROVER_PASSWORD": PW})
+    assert r.returncode == 1 and "golden cases fail" in r.stderr, r.stderr
+    # one officer alone cannot activate; a wrong password neither
+    r = run(db, "rules", "load", str(TEST_PACK), **o)
+    assert r.returncode != 0 and "--approver" in r.stderr
+    r = run(db, "rules", "load", str(TEST_PACK), "--approver", "olivia", **o,
+            env={"WORKBENCH_APPROVER_PASSWORD": PW})
+    assert r.returncode == 1 and "different person" in r.stderr
+    r = run(db, "rules", "load", str(TEST_PACK), "--approver", "arthur", **o,
+            env={"WORKBENCH_APPROVER_PASSWORD": "wrong"})
+    assert r.returncode == 1 and "wrong password" in r.stderr
+    r = run(db, "rules", "load", str(TEST_PACK), "--approver", "arthur", **o)
+    assert r.returncode == 1 and "WORKBENCH_APPROVER_PASSWORD" in r.stderr
+    assert active() == before
+    # with the second person it goes live, and the trail says who approved
+    r = run(db, "rules", "load", str(TEST_PACK), "--approver", "arthur", **o,
+            env={"WORKBENCH_APPROVER_PASSWORD": PW}, check=True)
+    assert "approved by arthur" in r.stdout
+    assert active() != before
+    log = json.loads(run(db, "--json", "audit", "log", "--limit", "40", check=True).stdout)
+    ev = [e for e in log if e["entity"] == "rules_pack" and e["action"] == "activate"]
+    assert len(ev) == 1 and "arthur" in json.dumps(ev[0])
+    assert run(db, "check", check=True).returncode == 0

@@ -223,6 +223,10 @@ def test_load_pack_shows_diff_and_impact_then_activates(qtbot, window, wait_ops)
     assert "SO-2026-0009" in text and "Licence exception CNR" in text
     assert f"Determination #{saved.id}" in text
     assert rstore.active_pack(wb.store).version == builtin_pack().version
+    assert "test cases pass" in text
+    # the second person: the approver, typing their own password
+    assert dlg.approver.currentText() == "arthur"
+    dlg.password.setText(DEMO_PASSWORD)
     with qtbot.waitSignal(page.refreshed, timeout=10_000):
         dlg.activate_btn.click()
     wait_ops(window)
@@ -323,3 +327,45 @@ def test_party_rule_facts_tab_records_and_removes_a_tag(qtbot, window, wait_ops)
     wait_ops(window)
     assert rstore.party_tags(window.wb.store, pid) == []
     assert [r["present"] for r in panel.model.rows] == [0, 1]
+
+
+def test_activation_without_a_valid_approver_is_refused(qtbot, window, wait_ops):
+    wb = window.wb
+    page = _rules_page(qtbot, window, wait_ops)
+    for who, pw, words in [("arthur", "wrong", "wrong password"),
+                           ("owner", DEMO_PASSWORD, "different person")]:
+        page.preview_pack(str(TEST_PACK))
+        wait_ops(window)
+        dlg = page.load_dialog
+        dlg.approver.setCurrentText(who)
+        dlg.password.setText(pw)
+        dlg.activate_btn.click()
+        wait_ops(window)
+        qtbot.waitUntil(lambda: getattr(page, "refused_box", None) is not None, timeout=5000)
+        assert words in page.refused_box.text()
+        page.refused_box.close()
+        page.refused_box = None
+        assert rstore.active_pack(wb.store).version == builtin_pack().version
+    assert _events(wb, "rules_pack", "activate") == []
+
+
+def test_a_pack_whose_test_cases_fail_is_refused_before_approval(qtbot, window, wait_ops,
+                                                                 tmp_path):
+    from workbench.rules.pack import seal_pack
+
+    bad = tmp_path / "typo-pack"
+    shutil.copytree(TEST_PACK, bad)
+    f = bad / "classification.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace(
+        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
+        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}"), encoding="utf-8")
+    seal_pack(bad)
+    page = _rules_page(qtbot, window, wait_ops)
+    page.preview_pack(str(bad))
+    wait_ops(window)
+    assert page.load_dialog is None
+    text = page.refused_box.text()
+    assert "golden cases fail" in text and "nothing was loaded" in text
+    page.refused_box.grab().save(str(tmp_path / "refused.png"))
+    page.refused_box.close()
+    assert rstore.active_pack(window.wb.store).version == builtin_pack().version

@@ -217,7 +217,7 @@ def test_override_is_four_eyes(wb: Workbench, tmp_path: Path) -> None:
     with pytest.raises(PermissionDenied, match="four eyes"):
         C.override(wb.as_user(authenticate(st, "arthur", PW)), sid, "urgent", "arthur", PW)
     with pytest.raises(PermissionDenied, match="approver role"):
-        C.override(wb, sid, "urgent customer order", "olivia", PW)
+        C.override(wb, sid, "urgent customer order", "owner", PW)
     with pytest.raises(AuthenticationError):
         C.override(wb, sid, "urgent customer order", "arthur", "wrong")
     with pytest.raises(LedgerRefused, match="needs a reason"):
@@ -314,7 +314,7 @@ def test_a_failed_hold_rolls_back_the_pack_activation(wb: Workbench, monkeypatch
     # any impact at all reaches the hold; force one so the failure is exercised
     monkeypatch.setattr(rstore, "impact", lambda *a, **k: {"shipments": [{"shipment_id": 1}]})
     with pytest.raises(RuntimeError, match="disk gone"):
-        H.install_pack(wb, load_pack(test_pack))
+        H.install_pack(wb, load_pack(test_pack), approver="arthur", approver_password=PW)
     assert rstore.active_pack(wb.store).sha256 == before
     assert wb.store.scalar("select count(*) from rules_pack_activation") == acts
 
@@ -327,7 +327,8 @@ def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) ->
 
     st = wb.store
     H.install_pack(wb, Path(__file__).parents[1] / "data" / "rules" /
-                        "us-ear-advanced-computing-2026.12.1-test")
+                   "us-ear-advanced-computing-2026.12.1-test",
+                   approver="arthur", approver_password=PW)
     sid = L.find_shipment_ref(st, "SO-2026-0009")
     eu = st.scalar("select party_id from shipment_party where shipment_id = ? and"
                    " role = 'end_user'", (sid,))

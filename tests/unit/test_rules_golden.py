@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.rules.drawdown import check_drawdown
+import dataclasses
+import shutil
+
+from workbench.rules import golden
 from workbench.rules.engine import determine
-from workbench.rules.pack import builtin_pack
+from workbench.rules.pack import builtin_pack, builtin_pack_dir, load_pack, seal_pack
 
 PACK = builtin_pack()
 CASES = PACK.golden_cases
@@ -24,40 +27,36 @@ def test_at_least_the_sketch_cases_are_shipped() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_golden_case(case: dict) -> None:
-    e = case["expect"]
-    if case.get("kind") == "drawdown":
-        t = case["txn"]
-        r = check_drawdown(licensed_qty=t["licence"]["quantity"],
-                           licensed_value=t["licence"]["value"],
-                           shipped_qty=t["shipped"]["quantity"],
-                           shipped_value=t["shipped"]["value"],
-                           qty=t["shipment"]["quantity"], value=t["shipment"]["value"],
-                           tolerance_pct=PACK.licences["tolerance_pct"])
-        assert r["allowed"] is e["allowed"], r
-        if "reason_contains" in e:
-            assert e["reason_contains"] in r["reason"]
-        return
-    r = determine(PACK, case["txn"])
-    assert r["outcome"] == e["outcome"], (r["outcome"], r["reasons"], r["review_needed"])
-    assert r["exception"] == e.get("exception")
-    if "eccn" in e:
-        assert r["classification"][0]["eccn"] == e["eccn"]
-    if "excluded_by" in e:
-        assert r["classification"][0]["excluded_by"] == e["excluded_by"]
-    if "policy" in e:
-        assert (r["review_policy"] or {}).get("policy") == e["policy"], r["review_policy"]
-    fired = {x["rule_id"] for x in r["reasons"]}
-    suppressed = {x["rule_id"] for x in r["suppressed"]}
-    assert set(e.get("fired", [])) <= fired, fired
-    assert set(e.get("suppressed", [])) <= suppressed, suppressed
-    assert not set(e.get("not_fired", [])) & fired
-    if "warnings_contain" in e:
-        assert any(e["warnings_contain"] in w for w in r["warnings"]), r["warnings"]
-    if "aes_code" in e:
-        assert r["exceptions"][0]["aes_code"] == e["aes_code"]
-    if "obligations" in e:
-        assert set(e["obligations"]) <= {o["id"] for o in r["obligations"]}
-    if "certifications_contain" in e:
-        assert any(e["certifications_contain"] in c
-                   for c in r["review_policy"]["certifications"])
-    assert r["pack"] == PACK.ref
+    assert golden.case_problems(PACK, case) == []
+    if case.get("kind") != "drawdown":
+        assert determine(PACK, case["txn"])["pack"] == PACK.ref
+
+
+def _copy_with(tmp_path, path: str, old: str, new: str):
+    folder = tmp_path / "pack"
+    shutil.copytree(builtin_pack_dir(), folder)
+    f = folder / path
+    text = f.read_text(encoding="utf-8")
+    assert old in text
+    f.write_text(text.replace(old, new), encoding="utf-8")
+    seal_pack(folder)
+    return load_pack(folder)
+
+
+def test_a_changed_threshold_fails_the_cases_that_depend_on_it(tmp_path) -> None:
+    """The issue's reproduction: Note 2's 4,800 TPP threshold typed as 48,000."""
+    bad = _copy_with(tmp_path, "classification.yaml",
+                     "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
+                     "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}")
+    failed = golden.failures(bad)
+    assert len(failed) >= 4, failed
+    assert all(f["problems"] for f in failed)
+    text = golden.describe(failed)
+    assert failed[0]["id"] in text and "expected" in text
+
+
+def test_a_case_that_cannot_run_fails_instead_of_passing() -> None:
+    case = {"id": "X1", "title": "broken", "txn": {"date": "not a date"},
+            "expect": {"outcome": "no_license_required"}}
+    [f] = golden.failures(dataclasses.replace(PACK, golden_cases=[case]))
+    assert f["id"] == "X1" and f["problems"]

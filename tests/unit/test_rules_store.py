@@ -3,6 +3,8 @@ and policy change as data (a new pack's diff and impact)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -10,10 +12,11 @@ import pytest
 
 from workbench.records import items, parties, shipments
 from workbench.app import Workbench
-from workbench.errors import ValidationError
+from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
 from workbench.clearance import holds
 from workbench.rules import determinations as rstore
-from workbench.rules.pack import builtin_pack, load_pack
+from workbench.rules.golden import GoldenCasesFailed
+from workbench.rules.pack import builtin_pack, load_pack, seal_pack
 
 TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
 
@@ -26,11 +29,14 @@ EL_HIT = {"source": "EL", "entry_id": "EL-1", "name": "Dawning Information Indus
           "license_requirement": "For all items subject to the EAR.",
           "license_policy": "Presumption of denial", "federal_register_notice": "84 FR 29371"}
 
+APPROVAL = {"approver": "arthur", "approver_password": "password-456"}
+
 
 @pytest.fixture()
 def wb(tmp_db_path: Path) -> Workbench:
     w = Workbench.open(tmp_db_path)
     w.create_user("olivia", "password-123", "admin")
+    w.create_user("arthur", "password-456", "approver")
     w.login("olivia", "password-123")
     yield w
     w.close()
@@ -120,7 +126,7 @@ def test_policy_change_flips_exactly_the_expected_shipments(wb: Workbench) -> No
 
 
 def test_loading_the_pack_activates_it_and_is_audited(wb: Workbench) -> None:
-    ch = holds.install_pack(wb, TEST_PACK)
+    ch = holds.install_pack(wb, TEST_PACK, **APPROVAL)
     assert rstore.active_pack(wb.store).version == "2026.12.1"
     assert [x["id"] for x in ch.extra["diff"]["added"]] == ["EXC.CNR.2026"]
     ev = wb.store.one("select * from audit_event where entity = 'rules_pack' order by seq desc")
@@ -149,7 +155,7 @@ def test_determination_is_stored_audited_and_replayable(wb: Workbench) -> None:
     rows = rstore.determinations(wb.store, sids["S05-A800-EL"])
     assert len(rows) == 1 and rows[0]["pack_sha256"] == builtin_pack().sha256
     # a newer pack in force does not change how the old determination replays
-    holds.install_pack(wb, TEST_PACK)
+    holds.install_pack(wb, TEST_PACK, **APPROVAL)
     rep = rstore.replay(wb.store, ch.id)
     assert rep["same"], (rep["stored"]["outcome"], rep["replayed"]["outcome"])
     ev = wb.store.one("select * from audit_event where entity = 'shipment' and"
@@ -210,7 +216,7 @@ def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> No
 
     ids = _world(wb)
     sids = _shipments(wb, ids)
-    ch = holds.install_pack(wb, TEST_PACK, hits_for=_hits(ids))
+    ch = holds.install_pack(wb, TEST_PACK, hits_for=_hits(ids), **APPROVAL)
     imp = ch.extra["impact"]
     changed = {s["shipment_id"] for s in imp["shipments"]} | \
         {d["shipment_id"] for d in imp["determinations"] if d.get("shipment_id")}
@@ -227,5 +233,74 @@ def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> No
         assert last["action"] == "auto_hold" and "Rules pack" in last["reason"]
     assert st[sids["S10-A800-SHIPPED"]] == "shipped"
     # the same pack again changes nothing and holds nothing
-    again = holds.install_pack(wb, TEST_PACK)
+    again = holds.install_pack(wb, TEST_PACK, **APPROVAL)
     assert again.extra["held"] == [] and again.extra["impact"] is None
+
+
+def _failing_copy(tmp_path: Path) -> Path:
+    """The test pack with Note 2's 4,800 TPP threshold mistyped as 48,000."""
+    folder = tmp_path / "typo-pack"
+    shutil.copytree(TEST_PACK, folder)
+    f = folder / "classification.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace(
+        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
+        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}"), encoding="utf-8")
+    seal_pack(folder)
+    return folder
+
+
+def _nothing_written(wb: Workbench, before: tuple[str, int, int]) -> None:
+    assert (rstore.active_pack(wb.store).sha256,
+            wb.store.scalar("select count(*) from rules_pack_activation"),
+            wb.store.scalar("select count(*) from audit_event")) == before
+
+
+def _state(wb: Workbench) -> tuple[str, int, int]:
+    return (rstore.active_pack(wb.store).sha256,
+            wb.store.scalar("select count(*) from rules_pack_activation"),
+            wb.store.scalar("select count(*) from audit_event"))
+
+
+def test_a_pack_whose_golden_cases_fail_is_refused_naming_them(wb: Workbench,
+                                                               tmp_path: Path) -> None:
+    folder = _failing_copy(tmp_path)
+    before = _state(wb)
+    with pytest.raises(GoldenCasesFailed) as e:
+        holds.install_pack(wb, folder, **APPROVAL)
+    assert len(e.value.failures) >= 4
+    msg = str(e.value)
+    assert "golden cases fail" in msg and e.value.failures[0]["id"] in msg
+    assert "expected" in msg
+    _nothing_written(wb, before)
+
+
+@pytest.mark.parametrize("approver,password,error,words", [
+    ("olivia", "password-123", PermissionDenied, "different person"),
+    ("arthur", "wrong-password", AuthenticationError, "wrong password"),
+    ("nobody", "password-456", AuthenticationError, "unknown user"),
+    ("ivan", "password-789", PermissionDenied, "approver role"),
+    ("", "", AuthenticationError, "unknown user"),
+])
+def test_activation_needs_a_second_person(wb: Workbench, approver: str, password: str,
+                                          error: type, words: str) -> None:
+    wb.create_user("ivan", "password-789", "officer")
+    before = _state(wb)
+    with pytest.raises(error, match=words):
+        holds.install_pack(wb, TEST_PACK, approver=approver, approver_password=password)
+    _nothing_written(wb, before)
+
+
+def test_a_deactivated_approver_cannot_approve(wb: Workbench) -> None:
+    wb.set_user_active("arthur", False)
+    with pytest.raises(AuthenticationError):
+        holds.install_pack(wb, TEST_PACK, **APPROVAL)
+
+
+def test_the_activation_event_names_the_approver_and_the_cases(wb: Workbench) -> None:
+    holds.install_pack(wb, TEST_PACK, **APPROVAL)
+    ev = wb.store.one("select * from audit_event where entity = 'rules_pack' and"
+                      " action = 'activate'")
+    after = json.loads(ev["after"])
+    assert ev["user"] == "olivia"
+    assert after["approved_by"] == "arthur"
+    assert after["golden_cases_passed"] == len(load_pack(TEST_PACK).golden_cases) > 90

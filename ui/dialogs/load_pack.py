@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
+                               QLineEdit, QVBoxLayout, QWidget)
 
 from workbench.records import shipments as shipments_mod
 from workbench.rules.pack import Pack
@@ -21,12 +22,15 @@ from ui.kit.views import esc, link_browser
 class LoadPackDialog(QDialog):
     """Shows what a new pack changes — rules added/removed/changed, groups,
     and which open shipments and saved determinations change outcome — and
-    asks the officer to confirm. ``confirmed(Pack)`` when they do. No I/O."""
+    asks for the second person: an approver who types their own password.
+    ``confirmed(Pack, approver, password)`` when they do; the page checks the
+    password through the core. No I/O."""
 
-    confirmed = Signal(object)
+    confirmed = Signal(object, str, str)
 
     def __init__(self, new: Pack, diff: dict[str, Any], impact: dict[str, Any],
-                 already_active: bool, parent: QWidget | None = None) -> None:
+                 already_active: bool, approvers: list[str] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.new = new
         self.setWindowTitle(f"Load rules pack {new.id} {new.version}")
@@ -35,6 +39,19 @@ class LoadPackDialog(QDialog):
         self.text.setObjectName("pack_diff")
         self.text.setHtml(self._html(new, diff, impact, already_active))
         lay.addWidget(self.text, 1)
+        note = QLabel("Putting a rules pack in force needs a second person: an approver "
+                      "enters their own password here.")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        form = QFormLayout()
+        self.approver = QComboBox()
+        self.approver.setEditable(True)
+        self.approver.addItems(approvers or [])
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("Approver", self.approver)
+        form.addRow("Approver's password", self.password)
+        lay.addLayout(form)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.activate_btn = self.buttons.addButton("Put this pack in force",
                                                    QDialogButtonBox.ButtonRole.AcceptRole)
@@ -44,7 +61,7 @@ class LoadPackDialog(QDialog):
         self.resize(820, 620)
 
     def _confirm(self) -> None:
-        self.confirmed.emit(self.new)
+        self.confirmed.emit(self.new, self.approver.currentText().strip(), self.password.text())
         self.accept()
 
     @staticmethod
@@ -53,8 +70,8 @@ class LoadPackDialog(QDialog):
         out = [f"<h3>{esc(t['id'])} {esc(t['version'])}</h3>",
                f"<p>{esc(new.manifest.get('title') or '')}<br>As of "
                f"<b>{esc(new.manifest.get('as_of'))}</b> · SHA-256 <code>{esc(t['sha256'])}</code>"
-               f"<br>Checked: every file's SHA-256 matches the manifest and every rule is "
-               f"valid.</p>",
+               f"<br>Checked: every file's SHA-256 matches the manifest, every rule is "
+               f"valid and all {len(new.golden_cases)} of the pack's own test cases pass.</p>",
                f"<p>Compared with the pack in force now: <b>{esc(f['id'])} {esc(f['version'])}</b>"
                f".</p>"]
         if already:

@@ -1,10 +1,11 @@
 """The Dashboard: what needs attention today, as tiles that open the filtered
-list, and two charts.
+list, the rules pack's due review dates and assumptions, and two charts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
@@ -73,8 +74,78 @@ class _Tile(QFrame):
         self.number.setText(f"{n:,}")
 
 
+class _PackReview(QFrame):
+    """The active rules pack's review date and dated assumptions that are due
+    (within 30 days or past), in words; clicking it opens the Rules page.
+    Hidden while nothing is due."""
+
+    TONES = {"warn": "#fff4ce", "bad": "#fde7e7"}
+
+    def __init__(self, on_click: Callable[[], None] | None) -> None:
+        super().__init__()
+        self._on_click = on_click
+        self.setObjectName("packReview")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(14, 8, 14, 10)
+        lay.setSpacing(2)
+        self.heading = QLabel("Rules pack needs review")
+        f = self.heading.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        self.heading.setFont(f)
+        self.pack_label = QLabel()
+        self.body = QLabel()
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        for w in (self.heading, self.pack_label, self.body):
+            w.setWordWrap(True)
+            w.setStyleSheet("background: transparent; border: none;")
+            lay.addWidget(w)
+        self.pack_label.setStyleSheet("background: transparent; border: none;"
+                                      " color: #555;")
+        if on_click:
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.setToolTip("Open the Rules page to see the pack in force")
+        self._tone("warn")
+        self.hide()
+
+    def _tone(self, tone: str) -> None:
+        self.setStyleSheet(
+            f"QFrame#packReview {{ border: 1px solid #c9c9c9; border-radius: 6px;"
+            f" background: {self.TONES[tone]}; }}"
+            "QFrame#packReview:hover { border-color: #3b6fd8; }")
+
+    def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if self._on_click and self.rect().contains(event.position().toPoint()):
+            self._on_click()
+
+    def set_review(self, tile: dict[str, Any] | None) -> None:
+        """Show the ``rules_pack_review`` entry of attention() (hide when empty)."""
+        items = (tile or {}).get("detail") or []
+        if not items:
+            self.hide()
+            return
+        pack = tile["pack"]
+        self._tone("bad" if any(i["overdue"] for i in items) else "warn")
+        self.pack_label.setText(f"{pack['title']}, version {pack['version']}")
+        parts = []
+        for i in items:
+            what = "Review" if i["kind"] == "review" else "Assumption"
+            state = "overdue" if i["overdue"] else "due soon"
+            lines = [f"<b>{what} {state}.</b> {html.escape(i['text'])}"]
+            if i["check"]:
+                lines.append(f"Check: {html.escape(i['check'])}")
+            titles = [r["title"] for r in i["rules"] if r.get("title")]
+            if titles:
+                lines.append("Affects: " + "; ".join(html.escape(t) for t in titles))
+            parts.append("<br>".join(lines))
+        self.body.setText("<p style='margin-top: 4px'>"
+                          + "</p><p style='margin-top: 6px'>".join(parts) + "</p>")
+        self.show()
+
+
 class DashboardPage(QWidget):
-    """What needs attention today, shipments by status, two small charts and
+    """What needs attention today (with the rules pack's review date and
+    dated assumptions once due), shipments by status, two small charts and
     the record counts; each number opens the list it counts.
 
     Reads: a handful of ``browse.count`` queries on the GUI thread (indexed,
@@ -146,6 +217,9 @@ class DashboardPage(QWidget):
             row.addWidget(self.tiles[k])
         row.addStretch(1)
         lay.addLayout(row)
+        self.pack_review = _PackReview(lambda: self.open_list("rules", ""))
+        lay.addSpacing(6)
+        lay.addWidget(self.pack_review)
 
         lay.addWidget(self._section("Shipments by status"))
         grid = QGridLayout()
@@ -264,6 +338,7 @@ class DashboardPage(QWidget):
         self.tiles["licences_nearly_used"].setToolTip("\n".join(
             f"{d['number']}: {d['used_pct']:.0f}% used"
             for d in att["licences_nearly_used"].get("detail", [])) or "none")
+        self.pack_review.set_review(att.get("rules_pack_review"))
         ser = att["series"]
         self.screenings_chart.set_data([
             (dt.date.fromisoformat(w["week"]).strftime("%d %b"), w["runs"])

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench import users
 from workbench.app import Change, Workbench
 from workbench.clearance import holds
 from workbench.records import (
@@ -33,6 +34,7 @@ from workbench.records import (
 )
 from workbench.records.values import country_name
 from workbench.rules import determinations as rstore
+from workbench.rules import golden
 from workbench.rules.engine import TxnError, determine
 from workbench.rules.pack import Pack, PackError, builtin_pack, load_pack
 from workbench.rules.whatif import number, whatif_txn
@@ -718,6 +720,11 @@ class RulesPage(QWidget):
 
         def work(task: Any) -> tuple[Pack, dict[str, Any], dict[str, Any], bool]:
             new = load_pack(folder)
+            # the pack's own test cases first: a pack that fails them is
+            # refused here, before anyone is asked to approve it
+            bad = golden.failures(new)
+            if bad:
+                raise golden.GoldenCasesFailed(new, bad)
             old = rstore.active_pack(store)
             d = rstore.diff_packs(old, new)
             imp = rstore.impact(store, new, old, hits_for=rstore.screening_hits_for(store))
@@ -728,7 +735,10 @@ class RulesPage(QWidget):
 
     def _show_preview(self, res: tuple[Pack, dict[str, Any], dict[str, Any], bool]) -> None:
         new, d, imp, already = res
-        self.load_dialog = LoadPackDialog(new, d, imp, already, self)
+        approvers = [u["username"] for u in users.list_users(self.wb.store)
+                     if u["role"] == "approver" and u["active"]
+                     and u["username"] != self.wb.user.username]
+        self.load_dialog = LoadPackDialog(new, d, imp, already, approvers, self)
         self.load_dialog.confirmed.connect(self.activate_pack)
         self.load_dialog.open()
 
@@ -745,11 +755,17 @@ class RulesPage(QWidget):
         else:
             show_error(self, exc)
 
-    def activate_pack(self, pack: Pack) -> None:
-        """Store `pack` and put it in force (audited; worker thread)."""
+    def activate_pack(self, pack: Pack, approver: str, password: str) -> None:
+        """Store `pack` and put it in force once `approver` confirms
+        (audited; worker thread). A refusal is shown; nothing changes."""
         wb = self.wb
-        self.ops.run(lambda t: holds.install_pack(wb, pack), success=self._activated,
+        self.ops.run(lambda t: holds.install_pack(wb, pack, approver=approver,
+                                                  approver_password=password),
+                     success=self._activated, failure=self._activation_failed,
                      parent=self, progress="Putting the pack in force…")
+
+    def _activation_failed(self, exc: BaseException) -> None:
+        self.refused_box = show_error(self, exc)
 
     def _activated(self, change: Change) -> None:
         self.packs.clear()

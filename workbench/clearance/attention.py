@@ -1,6 +1,10 @@
 """What needs attention today: counts with the ids behind them, and two
 small series (screenings per week, licence utilisation). Read-only; any
 thread. A UI tile shows ``count`` and opens the list filtered by ``ids``.
+
+The active rules pack's own dates are here too (``rules_pack_review``): its
+``review_by`` date and the dated assumptions its outcomes rest on, once due
+within 30 days or past, each with a sentence an officer can read.
 """
 
 from __future__ import annotations
@@ -11,16 +15,82 @@ from typing import Any
 from workbench.checklists import due_for_reverification, list_runs
 from workbench.db.store import Store
 from workbench.licensing import ledger
+from workbench.rules.determinations import active_pack
+from workbench.rules.pack import Pack
 from workbench.screening.results import open_hits
+
+PACK_REVIEW_DAYS = 30
 
 
 def _tile(ids: list[Any], label: str, **extra: Any) -> dict[str, Any]:
     return {"label": label, "count": len(ids), "ids": ids, **extra}
 
 
+def _when(days: int) -> str:
+    """``in 10 days`` / ``today`` / ``3 days ago``."""
+    if days == 0:
+        return "today"
+    n = abs(days)
+    unit = "day" if n == 1 else "days"
+    return f"in {n} {unit}" if days > 0 else f"{n} {unit} ago"
+
+
+def pack_review_items(pack: Pack, day: str, within_days: int = PACK_REVIEW_DAYS
+                      ) -> list[dict[str, Any]]:
+    """What of `pack`'s own dates is due on `day`: its ``review_by`` date and
+    each assumption whose ``until`` is within `within_days` or past. Pure.
+
+    Each item: ``kind`` ("review" or "assumption"), ``id`` ("review_by" or
+    the assumption's id), ``title``, ``date``, ``days`` (negative: past),
+    ``overdue``, ``when`` ("in 10 days" / "3 days ago"), ``check``,
+    ``rules`` [{id, title}] (title None for a rule the pack does not name)
+    and ``text``: one sentence in words (no ids) for the UI. Most urgent
+    first: the longest past, then the soonest due.
+    """
+    d0 = _dt.date.fromisoformat(day[:10])
+    m = pack.manifest
+    items: list[dict[str, Any]] = []
+
+    def due(date: Any) -> int | None:
+        if not date:
+            return None
+        days = (_dt.date.fromisoformat(str(date)[:10]) - d0).days
+        return days if days <= within_days else None
+
+    days = due(m.get("review_by"))
+    if days is not None:
+        when = _when(days)
+        date = str(m["review_by"])[:10]
+        text = (f"Version {pack.version} was due for review on {date} ({when})."
+                if days < 0 else f"Review version {pack.version} by {date} ({when}).")
+        items.append({"kind": "review", "id": "review_by",
+                      "title": f"Review rules pack version {pack.version}",
+                      "date": date, "days": days, "overdue": days < 0, "when": when,
+                      "check": "Re-read the rules the pack encodes against the current"
+                               " regulations and publish a newer pack.",
+                      "rules": [], "text": text})
+    for a in m.get("assumptions") or []:
+        days = due(a.get("until"))
+        if days is None:
+            continue
+        when = _when(days)
+        date = str(a["until"])[:10]
+        rules = []
+        for rid in a.get("rules") or []:
+            r = pack.rule(rid)
+            rules.append({"id": rid, "title": r.data.get("title") if r else None})
+        items.append({"kind": "assumption", "id": a["id"], "title": a["title"],
+                      "date": date, "days": days, "overdue": days < 0, "when": when,
+                      "check": a.get("check") or "", "rules": rules,
+                      "text": f"Assumed until {date} ({when}): {a['title'].rstrip('.')}."})
+    items.sort(key=lambda i: (i["days"], i["kind"] != "review"))
+    return items
+
+
 def attention(store: Store, today: str | _dt.date | None = None, *,
               expiry_days: int = ledger.EXPIRY_WARNING_DAYS,
               nearly_pct: float = ledger.NEARLY_USED_PCT, reverify_days: int = 30,
+              pack_review_days: int = PACK_REVIEW_DAYS,
               weeks: int = 12) -> dict[str, Any]:
     """Counts (and ids) of what needs attention on `today` (default today).
 
@@ -28,7 +98,11 @@ def attention(store: Store, today: str | _dt.date | None = None, *,
     ``blocked``, ``in_review``, ``checklists_awaiting_approval`` (run ids),
     ``licences_expiring`` (within `expiry_days`, or expired, with open
     balance), ``licences_nearly_used`` (≥ `nearly_pct`), ``parties_due``
-    (re-verification lapsed or lapsing within `reverify_days`), and ``series``:
+    (re-verification lapsed or lapsing within `reverify_days`),
+    ``rules_pack_review`` (the active pack's review date and dated
+    assumptions due within `pack_review_days` or past: ``ids`` are
+    "review_by" and assumption ids, ``pack`` {id, version, title},
+    ``detail`` as :func:`pack_review_items`), and ``series``:
     ``screenings_per_week`` [{week, runs}] for the last `weeks` ISO weeks and
     ``licence_utilisation`` [{licence, line, used_pct}]. Read-only.
     """
@@ -64,6 +138,13 @@ def attention(store: Store, today: str | _dt.date | None = None, *,
     out["licences_nearly_used"] = _tile([b["id"] for b in nearly], "Licences nearly used up",
                                         detail=[{"id": b["id"], "number": b["number"],
                                                  "used_pct": b["used_pct"]} for b in nearly])
+    pack = active_pack(store)
+    due_items = pack_review_items(pack, day, pack_review_days)
+    out["rules_pack_review"] = _tile([i["id"] for i in due_items], "Rules pack needs review",
+                                     pack={"id": pack.id, "version": pack.version,
+                                           "title": pack.manifest.get("title") or pack.id},
+                                     overdue=sum(1 for i in due_items if i["overdue"]),
+                                     detail=due_items)
     # screenings per ISO week (Monday start), oldest first, empty weeks as 0
     d0 = _dt.date.fromisoformat(day)
     monday = d0 - _dt.timedelta(days=d0.weekday())

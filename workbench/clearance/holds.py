@@ -135,18 +135,21 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     return result
 
 
-def install_pack(wb: Workbench, source: str | Pack, *,
+def install_pack(wb: Workbench, source: str | Pack, *, approver: str, approver_password: str,
                  hits_for: rules.HitsFor | None = None) -> Change:
     """Verify, store and activate a rules pack
     (:func:`workbench.rules.determinations.install_pack`) and hold every open
     shipment whose outcome it changes.
 
     Side effects: ONE transaction: the pack, its activation and audit event,
-    and the holds. Raises PackError for a bad pack (nothing written).
+    and the holds. Raises PackError for a bad pack or failing golden cases,
+    PermissionDenied / AuthenticationError without a valid second person
+    (nothing written).
     ``Change.extra``: ``diff``, ``impact`` and ``held``.
     """
     with wb.writing():
-        change = rules.install_pack(wb, source, hits_for=hits_for)
+        change = rules.install_pack(wb, source, approver=approver,
+                                     approver_password=approver_password, hits_for=hits_for)
         imp = change.extra.get("impact")
         change.extra["held"] = on_new_pack(wb, imp)["held"] if imp else []
     return change

@@ -48,7 +48,7 @@ from workbench.licensing import LedgerRefused
 from workbench.checklists import applicable
 from workbench.licensing import ledger
 from workbench.rules import determinations as rstore
-from workbench.rules.engine import input_sha256
+from workbench.rules.engine import determine, input_sha256
 from workbench.screening.snapshots import current_snapshots
 
 # action -> (statuses it may start from, status it ends in)
@@ -156,10 +156,12 @@ def screening_reasons(store: Store, shipment_id: int, ref: str,
     return out
 
 
-def latest_determination(store: Store, shipment_id: int) -> dict[str, Any] | None:
+def latest_determination(store: Store, shipment_id: int, today: str | None = None
+                         ) -> dict[str, Any] | None:
     """The newest saved determination of a shipment, with ``current`` (made
-    with the pack in force and the shipment's input unchanged) and
-    ``stale_because``. Read-only."""
+    with the pack in force and the shipment's input unchanged, and, when its
+    evaluation date has since passed, still the pack's answer on the later
+    of the planned date and `today`) and ``stale_because``. Read-only."""
     row = store.one("select * from rules_determination where shipment_id = ?"
                     " order by id desc limit 1", (shipment_id,))
     if row is None:
@@ -172,11 +174,27 @@ def latest_determination(store: Store, shipment_id: int) -> dict[str, Any] | Non
         why.append(f"it was made with rules pack {d['pack_id']} {d['pack_version']}; the pack "
                    f"in force is {pack.id} {pack.version}")
     else:
-        txn = rstore.txn_from_shipment(store, shipment_id,
-                                       hits_for=rstore.screening_hits_for(store))
+        hits = rstore.screening_hits_for(store)
+        # rebuilt on the date it was evaluated on: only a change of the
+        # shipment or its facts shows here, not the calendar moving on
+        txn = rstore.txn_from_shipment(store, shipment_id, hits_for=hits, date=d["eval_date"])
         if input_sha256(txn) != d["input_sha256"]:
             why.append("the shipment, its parties, their screening results or the items' "
                        "classification changed since it was made")
+        else:
+            s = store.one("select ship_date, status from shipment where id = ?", (shipment_id,))
+            now = rstore.effective_date(s["ship_date"], s["status"], today)
+            if now != d["eval_date"]:
+                again = determine(pack, {**txn, "date": now})
+                old = d["result"]
+                if (again["outcome"], again["exception"],
+                        sorted(x["rule_id"] for x in again["reasons"])) != \
+                        (old["outcome"], old["exception"],
+                         sorted(x["rule_id"] for x in old["reasons"])):
+                    why.append(f"it was evaluated on {d['eval_date']}; that date has passed "
+                               f"and on {now} the pack answers "
+                               f"{again['outcome'].replace('_', ' ')}"
+                               + (f" ({again['exception']})" if again["exception"] else ""))
     d["current"] = not why
     d["stale_because"] = why
     return d
@@ -525,13 +543,7 @@ def override(wb: Workbench, shipment_id: int, reason: str, approver: str,
     """
     _writer_roles(wb)
     reason = _need_reason(reason, "an override")
-    appr = users.authenticate(wb.store, approver, approver_password)
-    if appr.role != "approver":
-        raise PermissionDenied(f"{appr.username} ({appr.role}) cannot approve an override; it "
-                               f"needs a user with the approver role")
-    if appr.username.casefold() == wb.user.username.casefold():
-        raise PermissionDenied(f"four eyes: the approver must be a different person from "
-                               f"{wb.user.username}, who asks for the override")
+    appr = users.second_person(wb.store, wb.user, approver, approver_password, "an override")
     with wb.writing() as w:
         _check_from(wb.store, shipment_id, "override")
         c = conditions(wb.store, shipment_id, on=on)

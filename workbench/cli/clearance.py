@@ -7,14 +7,12 @@ with --json) and exit 1.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any, Callable
 
 import click
 
-from workbench.cli.common import Ctx, pass_ctx
-from workbench.errors import WorkbenchError
+from workbench.cli.common import Ctx, approver_password, pass_ctx
 from workbench.records.values import format_money
 from workbench.licensing import LedgerRefused
 
@@ -225,12 +223,7 @@ def register(cli: click.Group) -> None:
         from workbench.licensing import ledger as L
 
         wb = c.signed_in()
-        pw = os.environ.get("WORKBENCH_APPROVER_PASSWORD")
-        if pw is None:
-            if not sys.stdin.isatty():
-                raise WorkbenchError("no approver password: set $WORKBENCH_APPROVER_PASSWORD "
-                                     "or run from a terminal to be asked")
-            pw = click.prompt(f"Password for {approver} (approver)", hide_input=True, err=True)
+        pw = approver_password(approver)
         sid = L.find_shipment_ref(wb.store, ref)
         m = run(c, json_flag, lambda: C.override(wb, sid, reason, approver, pw)).record
         out(c, json_flag, {"ok": True, **m}, lambda: "\n".join(
@@ -263,16 +256,36 @@ def register(cli: click.Group) -> None:
     @json_opt
     @pass_ctx
     def attention_cmd(c: Ctx, today: str | None, json_flag: bool) -> None:
-        """What needs attention today: hits, holds, approvals, licences, re-verification."""
+        """What needs attention today: hits, holds, approvals, licences, re-verification,
+        and the rules pack's review date and dated assumptions."""
         from workbench.clearance.attention import attention
 
         a = attention(c.workbench().store, today)
+
+        def pack_review_lines(v: dict) -> list[str]:
+            p = v["pack"]
+            lines = [f"  {v['label']}: {v['count']}"
+                     + (f" ({p['id']} {p['version']})" if v["count"] else "")]
+            for i in v["detail"]:
+                state = "OVERDUE" if i["overdue"] else "due"
+                what = "review" if i["kind"] == "review" else f"assumption {i['id']}"
+                lines.append(f"    - {state} {what}: {i['text']}")
+                if i["check"]:
+                    lines.append(f"      Check: {i['check']}")
+                if i["rules"]:
+                    lines.append("      Rules: " + "; ".join(
+                        f"{r['id']} ({r['title']})" if r["title"] else r["id"]
+                        for r in i["rules"]))
+            return lines
 
         def text() -> str:
             lines = [f"Needs attention on {a['today']}:"]
             for k, v in a.items():
                 if isinstance(v, dict) and "label" in v:
                     n = v["count"] if v["count"] is not None else v.get("state")
+                    if k == "rules_pack_review":
+                        lines += pack_review_lines(v)
+                        continue
                     ids = f" ({', '.join(map(str, v['ids'][:10]))})" if v["ids"] else ""
                     lines.append(f"  {v['label']}: {n}{ids}")
             util = a["series"]["licence_utilisation"]

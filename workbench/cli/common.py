@@ -113,3 +113,16 @@ def shipment_by_ref(store: Any, ref: str) -> int:
     if sid is None:
         raise NotFound(f"no shipment with reference {ref!r}")
     return sid
+
+
+def approver_password(approver: str) -> str:
+    """The second person's password for a four-eyes command: from
+    $WORKBENCH_APPROVER_PASSWORD, else asked on the terminal (never echoed).
+    Raises WorkbenchError when neither is possible (e.g. in a script)."""
+    pw = os.environ.get("WORKBENCH_APPROVER_PASSWORD")
+    if pw is None:
+        if not sys.stdin.isatty():
+            raise WorkbenchError("no approver password: set $WORKBENCH_APPROVER_PASSWORD "
+                                 "or run from a terminal to be asked")
+        pw = click.prompt(f"Password for {approver} (approver)", hide_input=True, err=True)
+    return pw

@@ -14,10 +14,11 @@ from typing import Any
 
 import click
 
-from workbench.cli.common import party_by_ref
+from workbench.cli.common import approver_password, party_by_ref
 from workbench.clearance import holds
 from workbench.errors import WorkbenchError
 from workbench.rules import determinations as rstore
+from workbench.rules import golden
 from workbench.rules.engine import TxnError, determine
 from workbench.rules.pack import Pack, PackError, builtin_pack, load_pack, seal_pack
 
@@ -294,23 +295,45 @@ def rules_diff(old: str, new: str, impact: bool, as_json_flag: bool) -> None:
     _emit({"diff": d, "impact": imp}, _diff_text(d, imp), _as_json(as_json_flag))
 
 
-@rules_group.command("load")
+@rules_group.command("test")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json_flag", is_flag=True)
-def rules_load(folder: Path, as_json_flag: bool) -> None:
-    """Verify a pack folder, show its diff and impact, and make it active."""
+def rules_test(folder: Path, as_json_flag: bool) -> None:
+    """Run a pack folder's golden cases without loading it (exit 1 if any fails)."""
+    pack = load_pack(folder)
+    bad = golden.failures(pack)
+    n = len(pack.golden_cases)
+    text = (f"{pack.id} {pack.version}: all {n} golden cases pass" if not bad else
+            f"{pack.id} {pack.version}: {len(bad)} of {n} golden cases fail\n"
+            + golden.describe(bad, limit=len(bad)))
+    _emit({"pack": pack.ref, "cases": n, "failures": bad}, text, _as_json(as_json_flag))
+    if bad:
+        sys.exit(1)
+
+
+@rules_group.command("load")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--approver", required=True,
+              help="A different user with the approver role, who confirms with their password "
+                   "($WORKBENCH_APPROVER_PASSWORD or a prompt).")
+@click.option("--json", "as_json_flag", is_flag=True)
+def rules_load(folder: Path, approver: str, as_json_flag: bool) -> None:
+    """Verify a pack folder, run its golden cases, show its diff and impact, and
+    make it active: four eyes (an approver confirms)."""
     c = click.get_current_context().obj
     wb = c.signed_in()
     new = load_pack(folder)
-    ch = holds.install_pack(wb, new)
+    ch = holds.install_pack(wb, new, approver=approver,
+                            approver_password=approver_password(approver))
     d = ch.extra["diff"]
     imp = ch.extra["impact"] or {"shipments": [], "determinations": []}
     held = ch.extra["held"]
-    text = f"Loaded and activated {new.id} {new.version}\n" + _diff_text(d, imp)
+    text = (f"Loaded and activated {new.id} {new.version} (approved by {approver}; "
+            f"{len(new.golden_cases)} golden cases pass)\n" + _diff_text(d, imp))
     if held:
         text += "\nPut on hold (outcome changed): " + ", ".join(h["reference"] for h in held)
-    _emit({"loaded": new.ref, "diff": d, "impact": imp, "held": held}, text,
-          _as_json(as_json_flag))
+    _emit({"loaded": new.ref, "approved_by": approver, "diff": d, "impact": imp,
+           "held": held}, text, _as_json(as_json_flag))
 
 
 @rules_group.command("letter")

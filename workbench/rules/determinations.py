@@ -16,6 +16,7 @@ any thread, one transaction per call.
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import json
 import sqlite3
@@ -30,7 +31,10 @@ from workbench.records.values import parse_date
 from workbench.errors import NotFound, ValidationError, FieldError
 from workbench.db.store import Store, utc_now
 from workbench.rules.classify import classify
+from workbench import users
+from workbench.rules import golden
 from workbench.rules.engine import canonical, determine
+from workbench.rules.golden import GoldenCasesFailed
 from workbench.rules.pack import Pack, builtin_pack, load_pack, load_pack_files
 from workbench.screening import results as sr
 
@@ -82,9 +86,15 @@ def list_packs(store: Store) -> list[dict[str, Any]]:
             for r in store.all("select * from rules_pack order by id desc")]
 
 
-def install_pack(wb: Workbench, source: str | Pack, *,
+def install_pack(wb: Workbench, source: str | Pack, *, approver: str, approver_password: str,
                  hits_for: HitsFor | None = None) -> Change:
     """Verify a pack folder (or a loaded Pack), store it and make it active.
+
+    Two gates, both before anything is written: the pack's own golden cases
+    must all pass (GoldenCasesFailed names each failing one), and a second
+    person — `approver`, a different user with the approver role — confirms
+    by re-entering their password (PermissionDenied / AuthenticationError).
+    The audit event records the approver and the number of cases run.
 
     Side effects: one transaction inserting the pack (if that hash is new)
     and an activation row, with an audit event. Holds nothing: callers use
@@ -96,6 +106,11 @@ def install_pack(wb: Workbench, source: str | Pack, *,
     screening results) feeds the impact.
     """
     pack = source if isinstance(source, Pack) else load_pack(source)
+    appr = users.second_person(wb.store, wb.user, approver, approver_password,
+                               "activating a rules pack")
+    bad = golden.failures(pack)
+    if bad:
+        raise GoldenCasesFailed(pack, bad)
     files = {p: b.decode("utf-8") for p, b in pack.files.items()}
     with wb.writing() as w:
         # read under the write lock: a pack activated meanwhile by another
@@ -119,7 +134,9 @@ def install_pack(wb: Workbench, source: str | Pack, *,
             rid = row["id"]
         w.conn.execute("insert into rules_pack_activation (pack_row, activated_at,"
                        " activated_by) values (?,?,?)", (rid, utc_now(), wb.user.username))
-        w.audit("rules_pack", rid, "activate", before.ref, pack.ref)
+        w.audit("rules_pack", rid, "activate", before.ref,
+                {"pack": pack.ref, "approved_by": appr.username,
+                 "golden_cases_passed": len(pack.golden_cases)})
     return Change("rules_pack", rid, "activate", pack.ref,
                   {"diff": diff_packs(before, pack), "impact": imp})
 
@@ -359,16 +376,39 @@ def active_letters(store: Store) -> list[str]:
 
 # -- shipments -> transactions -> determinations ------------------------------------------
 
+def effective_date(ship_date: str, status: str, today: str | None = None) -> str:
+    """The legal date an open shipment is judged on: the later of its planned
+    date and today, because goods still to leave leave under today's rules at
+    the earliest. A shipped or cancelled shipment keeps its own date. Pure
+    (`today` defaults to the local calendar date)."""
+    if status not in OPEN_STATUSES:
+        return ship_date
+    today = today or _dt.date.today().isoformat()
+    return max(ship_date, today)
+
+
+def date_basis(ship_date: str, eval_date: str) -> str:
+    """Which date a determination was evaluated on, in words."""
+    if eval_date == ship_date:
+        return f"evaluated on the planned date {ship_date}"
+    return (f"evaluated on {eval_date} (today), the planned date {ship_date} having "
+            f"passed")
+
+
 def txn_from_shipment(store: Store, shipment_id: int, *, hits_for: HitsFor | None = None,
-                      date: str | None = None) -> dict[str, Any]:
+                      date: str | None = None, today: str | None = None) -> dict[str, Any]:
     """The transaction model of a stored shipment (txn.json shape). Read-only.
+
+    Its date is `date` when given, else :func:`effective_date` (the later of
+    the planned date and `today` for an open shipment).
 
     Party country = first address; parent HQ = the ultimate parent's HQ;
     owners with their hits feed the Affiliates Rule; `hits_for` supplies
     screening hits (a party with None is marked unscreened).
     """
     s = shipments_mod.get_shipment(store, shipment_id)
-    txn: dict[str, Any] = {"date": date or s["ship_date"], "destination": s["destination"],
+    txn: dict[str, Any] = {"date": date or effective_date(s["ship_date"], s["status"], today),
+                           "destination": s["destination"],
                            "origin_country": "US", "export_kind": "export",
                            "end_use": s["end_use"] or None, "reference": s["reference"],
                            "is_informed_letters": active_letters(store), "items": [],
@@ -433,8 +473,11 @@ def determine_shipment(wb: Workbench, shipment_id: int, *, hits_for: HitsFor | N
         w.audit("shipment", shipment_id, "determine", None,
                 {"determination": did, "outcome": result["outcome"],
                  "exception": result["exception"], "pack": pack.ref,
-                 "rules": [r["rule_id"] for r in result["reasons"]]})
-    return Change("determination", did, "create", result, {"shipment_id": shipment_id})
+                 "rules": [r["rule_id"] for r in result["reasons"]],
+                 "date_basis": date_basis(s["ship_date"], txn["date"])})
+    return Change("determination", did, "create", result,
+                  {"shipment_id": shipment_id,
+                   "date_basis": date_basis(s["ship_date"], txn["date"])})
 
 
 def _store_pack_only(wb: Workbench, pack: Pack) -> None:
