@@ -184,9 +184,12 @@ def test_shipment_panel_determines_saves_and_audits(qtbot, window, wait_ops):
     with qtbot.waitSignal(panel.determined, timeout=10_000):
         panel.determine_btn.click()
     r = panel.result
-    assert r["outcome"] == "license_required" and r["date"] == "2026-09-02"
+    # planned for 2026-09-02, still a draft: judged on today, and it says so
+    today = __import__("datetime").date.today().isoformat()
+    assert r["outcome"] == "license_required" and r["date"] == max("2026-09-02", today)
     text = panel.view.toPlainText()
     assert "Licence required" in text and "not saved yet" in text
+    assert "the planned date 2026-09-02 having passed" in text
     assert "15 CFR 742.6(a)(6)" in text
     assert "Not applied" in text  # the AI Diffusion rule, switched off by its overlay
     assert r["pack"]["version"] in text

@@ -76,7 +76,8 @@ SHIPMENTS = [
     ("S06-H800-GOV", "2026-09-01", "CN", "draft", ["H800"], "gov", False),
     ("S07-A800-PLAIN", "2026-09-01", "CN", "draft", ["A800"], "plain", False),
     ("S08-A800-DE", "2026-09-01", "DE", "draft", ["A800"], "de", False),
-    ("S09-A800-EARLY", "2026-07-15", "CN", "draft", ["A800"], "csp", False),
+    # planned before the exception took effect but still open: judged on today, so it flips
+    ("S09-A800-EARLY", "2026-07-15", "CN", "draft", ["A800"], "csp", True),
     ("S10-A800-SHIPPED", "2026-09-01", "CN", "shipped", ["A800"], "csp", False),
     ("S11-H800-HK", "2026-09-01", "HK", "on_hold", ["H800"], "hk", True),
     ("S12-A800-MO", "2026-09-01", "MO", "draft", ["A800"], "mo", False),

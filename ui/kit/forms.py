@@ -383,7 +383,7 @@ class ShipmentForm(RecordForm):
         f = self.section("Shipment")
         self.field(f, "reference", "Reference", QLineEdit())
         self.field(f, "ship_date", "Date", DateField())
-        self.field(f, "destination", "Destination", CountryCombo())
+        self.field(f, "destination", "Destination", CountryCombo(regions=True))
         self.field(f, "status", "Status", ChoiceCombo(list(shipments_mod.STATUS_LABELS.items())))
         self.field(f, "end_use", "End use", _text(50))
         self.child_table("lines", "Lines", ChildTable("lines", [

@@ -95,6 +95,14 @@ def _country_choices() -> list[tuple[str, str]]:
 _COUNTRIES: list[tuple[str, str]] | None = None
 
 
+# Regions where the region of delivery decides the answer (15 CFR 746.6:
+# Crimea and the so-called DNR/LNR; Zaporizhzhia and Kherson partly occupied).
+DESTINATION_REGIONS = {"UA": [("UA-43", "Crimea"), ("UA-40", "Sevastopol"),
+                              ("UA-14", "Donetsk region"), ("UA-09", "Luhansk region"),
+                              ("UA-23", "Zaporizhzhia region"), ("UA-65", "Kherson region"),
+                              ]}
+
+
 class CountryCombo(QComboBox):
     """ISO 3166 countries, searchable by any part of the name or the code.
 
@@ -102,7 +110,8 @@ class CountryCombo(QComboBox):
     when it matches none (the core then says what is wrong with it).
     """
 
-    def __init__(self, parent: QWidget | None = None, *, optional: bool = True) -> None:
+    def __init__(self, parent: QWidget | None = None, *, optional: bool = True,
+                 regions: bool = False) -> None:
         super().__init__(parent)
         global _COUNTRIES
         if _COUNTRIES is None:
@@ -113,6 +122,9 @@ class CountryCombo(QComboBox):
             self.addItem("", None)
         for code, label in _COUNTRIES:
             self.addItem(label, code)
+            if regions and code in DESTINATION_REGIONS:
+                for rcode, rlabel in DESTINATION_REGIONS[code]:
+                    self.addItem(f"{label.rsplit(' (', 1)[0]}: {rlabel} ({rcode})", rcode)
         comp = self.completer()
         comp.setFilterMode(Qt.MatchFlag.MatchContains)
         comp.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)

@@ -140,7 +140,7 @@ class DeterminationView(QTextBrowser):
             f' border:1px solid {fg};"><tr><td>'
             f'<span style="font-size:17pt; font-weight:700; color:{fg}">{esc(head)}</span><br>'
             f'{esc(meaning)}</td></tr></table>')
-        facts = [f"Shipment date <b>{esc(r.get('date'))}</b>",
+        facts = [f"Rules as of <b>{esc(r.get('date'))}</b>",
                  f"destination <b>{esc(country_name(dest) or dest)}</b> ({esc(dest)})"]
         out.append("<p>" + ", ".join(facts) + ".")
         if v.get("destination_note"):
@@ -422,19 +422,20 @@ class DeterminationPanel(QWidget):
         store, sid = self.wb.store, self.shipment_id
         self.determine_btn.setEnabled(False)
 
-        def work(_t: Any) -> tuple[dict[str, Any], Pack]:
+        def work(_t: Any) -> tuple[dict[str, Any], Pack, str]:
             pack = rstore.active_pack(store)
             txn = rstore.txn_from_shipment(store, sid, hits_for=rstore.screening_hits_for(store))
-            return determine(pack, txn), pack
+            planned = store.scalar("select ship_date from shipment where id = ?", (sid,))
+            return determine(pack, txn), pack, rstore.date_basis(planned, txn["date"])
 
-        def done(res: tuple[dict[str, Any], Pack]) -> None:
+        def done(res: tuple[dict[str, Any], Pack, str]) -> None:
             self._enable()
             if token != self._token:
                 return
-            self.result, pack = res
+            self.result, pack, basis = res
             self.saved_table.clearSelection()
             self.view.show_result(self.result, pack, caption=(
-                f"Determined now for {self.shipment_ref} on its date — not saved yet."))
+                f"Determined now for {self.shipment_ref}, {basis} — not saved yet."))
             if not self._edited:
                 self.note.setText("Not saved yet: press Save determination to keep it with "
                                   "the shipment (it goes into the audit log).")

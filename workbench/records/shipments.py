@@ -27,6 +27,7 @@ from workbench.records.values import (
     blank,
     format_money,
     parse_country,
+    parse_destination,
     parse_currency,
     parse_date,
     parse_int,
@@ -82,7 +83,7 @@ def normalise_shipment(data: dict[str, Any]) -> dict[str, Any]:
                                required=True, max_len=100)
     rec["ship_date"] = c.field("ship_date", parse_date, data.get("ship_date"),
                                required=True)
-    rec["destination"] = c.field("destination", parse_country,
+    rec["destination"] = c.field("destination", parse_destination,
                                  data.get("destination"), required=True)
     status = str(data.get("status") or "draft").strip().lower().replace(" ", "_")
     if status not in STATUSES:

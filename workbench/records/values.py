@@ -59,9 +59,26 @@ def parse_country(value: Any) -> str:
                          f"two-letter ISO code (e.g. CN, HK, MO, SG)") from None
 
 
+def parse_destination(value: Any) -> str:
+    """A country (as :func:`parse_country`) or an ISO 3166-2 region of one
+    (UA-43 for Crimea), for destinations where the region decides (15 CFR
+    746.6)."""
+    text = str(value or "").strip()
+    up = text.upper()
+    if len(up) > 3 and up[2] == "-" and up[:2].isalpha():
+        if pycountry.subdivisions.get(code=up) is None:
+            raise ValueError(f"{text!r} is not an ISO 3166-2 region code (e.g. UA-43 for Crimea)")
+        return up
+    return parse_country(value)
+
+
 def country_name(code: str | None) -> str:
     if not code:
         return ""
+    if "-" in code:
+        sub = pycountry.subdivisions.get(code=code.upper())
+        if sub is not None:
+            return f"{country_name(code[:2])}: {sub.name}"
     c = pycountry.countries.get(alpha_2=code)
     return getattr(c, "common_name", None) or (c.name if c else code)
 

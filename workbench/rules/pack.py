@@ -235,10 +235,11 @@ class Pack:
 
     # -- country groups on a date ------------------------------------------
     def resolve_country(self, code: str | None, date: str) -> str | None:
-        """Apply dated aliases (HK → CN from 2020-12-23). Pure."""
+        """Apply dated aliases (HK → CN from 2020-12-23); a region code
+        (UA-43) resolves to its country. Pure."""
         if not code:
             return code
-        code = code.upper()
+        code = code.upper().split("-")[0]
         for a in self.aliases:
             if a["code"] == code and (a.get("from") is None or a["from"] <= date) \
                     and (a.get("to") is None or date <= a["to"]):
