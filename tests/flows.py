@@ -51,3 +51,29 @@ def list_naming_johor(folder: Path) -> Path:
     with p.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([*rows, new])
     return p
+
+
+TEST_PACK = Path(__file__).resolve().parent / "data" / "rules" / \
+    "us-ear-advanced-computing-2026.12.1-test"
+# Note 2 to 3A090's 4,800 TPP threshold mistyped as 48,000 (the issue's
+# reproduction): the golden cases on consumer GPUs fail.
+NOTE2_TYPO = ("{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
+              "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}")
+
+
+def edited_pack(folder: Path, source: Path = TEST_PACK, path: str = "classification.yaml",
+                change: tuple[str, str] = NOTE2_TYPO, seal: bool = True) -> Path:
+    """A copy of the pack `source` in `folder` with `change` (old, new) made
+    in `path`, sealed unless `seal` is False. Default: the Note 2 typo."""
+    import shutil
+
+    from workbench.rules.pack import seal_pack
+
+    shutil.copytree(source, folder)
+    f = folder / path
+    text = f.read_text(encoding="utf-8")
+    assert change[0] in text, f"{path} no longer holds {change[0]!r}"
+    f.write_text(text.replace(change[0], change[1]), encoding="utf-8")
+    if seal:
+        seal_pack(folder)
+    return folder

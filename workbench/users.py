@@ -105,6 +105,14 @@ def list_users(store: Store) -> list[dict]:
         " order by username")]
 
 
+def possible_approvers(store: Store, asker: User) -> list[str]:
+    """User names that could be the second person for `asker`
+    (:func:`second_person`): active approvers other than `asker`. Read-only."""
+    return [u["username"] for u in list_users(store)
+            if u["role"] == "approver" and u["active"]
+            and u["username"].casefold() != asker.username.casefold()]
+
+
 def authenticate(store: Store, username: str, password: str) -> User:
     """Return the user for a correct, active login, else AuthenticationError.
 

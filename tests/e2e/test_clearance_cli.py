@@ -18,7 +18,7 @@ from workbench.records import licences, shipments
 from workbench.app import Workbench
 from workbench.licensing import ledger as L
 
-from flows import list_naming_johor, sign_checklists
+from flows import TEST_PACK, edited_pack, list_naming_johor, sign_checklists
 
 from .test_cli import run
 
@@ -302,26 +302,12 @@ def test_is_informed_letter_makes_the_saved_determination_stale(db: Path) -> Non
     assert {"rules_letter", "party_rules_tag"} <= {e["entity"] for e in log}
 
 
-def _typo_pack(tmp_path: Path) -> Path:
-    import shutil
-    folder = tmp_path / "typo-pack"
-    shutil.copytree(TEST_PACK, folder)
-    f = folder / "classification.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace(
-        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
-        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}"), encoding="utf-8")
-    return folder
-
-
-TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
-
-
 def test_rules_load_runs_the_golden_cases_and_needs_an_approver(db: Path,
                                                                tmp_path: Path) -> None:
     o = {"user": "olivia", "password": PW}
     active = lambda: json.loads(run(db, "--json", "rules", "show", check=True).stdout)  # noqa: E731
     before = active()
-    bad = _typo_pack(tmp_path)
+    bad = edited_pack(tmp_path / "typo-pack", seal=False)
     assert run(db, "rules", "seal", str(bad), check=True).returncode == 0
     # `rules test` reports the failing cases without loading
     t = run(db, "rules", "test", str(bad))

@@ -3,6 +3,7 @@ determination panel, on a demo database (offscreen)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from workbench.demo import DEMO_PASSWORD
 from workbench.rules import determinations as rstore
 from workbench.rules.pack import builtin_pack
+from flows import edited_pack
 from modeltest import model_tester
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,7 +187,7 @@ def test_shipment_panel_determines_saves_and_audits(qtbot, window, wait_ops):
         panel.determine_btn.click()
     r = panel.result
     # planned for 2026-09-02, still a draft: judged on today, and it says so
-    today = __import__("datetime").date.today().isoformat()
+    today = dt.date.today().isoformat()
     assert r["outcome"] == "license_required" and r["date"] == max("2026-09-02", today)
     text = panel.view.toPlainText()
     assert "Licence required" in text and "not saved yet" in text
@@ -354,15 +356,7 @@ def test_activation_without_a_valid_approver_is_refused(qtbot, window, wait_ops)
 
 def test_a_pack_whose_test_cases_fail_is_refused_before_approval(qtbot, window, wait_ops,
                                                                  tmp_path):
-    from workbench.rules.pack import seal_pack
-
-    bad = tmp_path / "typo-pack"
-    shutil.copytree(TEST_PACK, bad)
-    f = bad / "classification.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace(
-        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
-        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}"), encoding="utf-8")
-    seal_pack(bad)
+    bad = edited_pack(tmp_path / "typo-pack")
     page = _rules_page(qtbot, window, wait_ops)
     page.preview_pack(str(bad))
     wait_ops(window)

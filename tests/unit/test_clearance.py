@@ -10,7 +10,6 @@ import pytest
 
 from workbench.records import licences, shipments
 from workbench.app import Workbench
-from workbench.bootstrap import open_workbench
 from workbench.errors import AuthenticationError, PermissionDenied, ValidationError
 from workbench.licensing import LedgerRefused
 from workbench.clearance import holds as H
@@ -27,22 +26,9 @@ from flows import list_naming_johor, sign_checklists
 PW = "demo-password"
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    p = tmp_path_factory.mktemp("clearance-demo") / "demo.db"
-    open_workbench(p, demo=True).close()
-    return p
-
-
 @pytest.fixture()
-def wb(demo_template: Path, tmp_path: Path) -> Workbench:
-    src = Workbench.open(demo_template)
-    src.store.backup(tmp_path / "w.db")
-    src.close()
-    w = Workbench.open(tmp_path / "w.db")
-    w.login("olivia", PW)
-    yield w
-    w.close()
+def wb(demo_officer_wb: Workbench) -> Workbench:
+    return demo_officer_wb
 
 
 def determine(wb: Workbench, sid: int) -> dict:

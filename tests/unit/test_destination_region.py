@@ -4,37 +4,21 @@ not stuck in "needs review" for want of a field (issue 15)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from workbench.app import Workbench
-from workbench.bootstrap import open_workbench
 from workbench.errors import ValidationError
 from workbench.licensing import ledger as L
 from workbench.records import shipments
 from workbench.records.values import country_name, parse_destination
 from workbench.rules import determinations as rstore
 
-PW = "demo-password"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    p = tmp_path_factory.mktemp("regions") / "demo.db"
-    open_workbench(p, demo=True).close()
-    return p
 
 
 @pytest.fixture()
-def wb(demo_template: Path, tmp_path: Path) -> Workbench:
-    src = Workbench.open(demo_template)
-    src.store.backup(tmp_path / "w.db")
-    src.close()
-    w = Workbench.open(tmp_path / "w.db")
-    w.login("olivia", PW)
-    yield w
-    w.close()
+def wb(demo_officer_wb: Workbench) -> Workbench:
+    return demo_officer_wb
 
 
 def test_parse_destination_accepts_countries_and_real_regions_only() -> None:

@@ -4,14 +4,12 @@ append-only rows, balances and warnings (regulations.md §7)."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from workbench.db import audit
 from workbench.records import licences, shipments
 from workbench.app import Workbench
-from workbench.bootstrap import open_workbench
 from workbench.errors import PermissionDenied
 from workbench.licensing import LedgerRefused
 from workbench.licensing import ledger as L
@@ -20,22 +18,9 @@ from workbench.users import authenticate
 PW = "demo-password"
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    p = tmp_path_factory.mktemp("ledger-demo") / "demo.db"
-    open_workbench(p, demo=True).close()
-    return p
-
-
 @pytest.fixture()
-def wb(demo_template: Path, tmp_path: Path) -> Workbench:
-    src = Workbench.open(demo_template)
-    src.store.backup(tmp_path / "w.db")
-    src.close()
-    w = Workbench.open(tmp_path / "w.db")
-    w.login("olivia", PW)
-    yield w
-    w.close()
+def wb(demo_officer_wb: Workbench) -> Workbench:
+    return demo_officer_wb
 
 
 def _party(wb: Workbench, ref: str, role: str) -> int:

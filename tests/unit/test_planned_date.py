@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from workbench.app import Workbench
-from workbench.bootstrap import open_workbench
 from workbench.clearance import holds, status
 from workbench.licensing import ledger as L
 from workbench.rules import determinations as rstore
@@ -28,22 +27,9 @@ APPROVAL = {"approver": "arthur", "approver_password": PW}
 RULE = "EAR.TEST.sg_tightened"
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    p = tmp_path_factory.mktemp("planned-date") / "demo.db"
-    open_workbench(p, demo=True).close()
-    return p
-
-
 @pytest.fixture()
-def wb(demo_template: Path, tmp_path: Path) -> Workbench:
-    src = Workbench.open(demo_template)
-    src.store.backup(tmp_path / "w.db")
-    src.close()
-    w = Workbench.open(tmp_path / "w.db")
-    w.login("olivia", PW)
-    yield w
-    w.close()
+def wb(demo_officer_wb: Workbench) -> Workbench:
+    return demo_officer_wb
 
 
 def _tightening_pack(tmp_path: Path, from_date: str) -> Path:

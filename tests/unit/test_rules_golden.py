@@ -7,14 +7,15 @@ pack by hand from regulations.md, never produced by the engine.
 
 from __future__ import annotations
 
-import pytest
-
 import dataclasses
-import shutil
+
+import pytest
 
 from workbench.rules import golden
 from workbench.rules.engine import determine
-from workbench.rules.pack import builtin_pack, builtin_pack_dir, load_pack, seal_pack
+from workbench.rules.pack import builtin_pack, builtin_pack_dir, load_pack
+
+from flows import edited_pack
 
 PACK = builtin_pack()
 CASES = PACK.golden_cases
@@ -32,22 +33,9 @@ def test_golden_case(case: dict) -> None:
         assert determine(PACK, case["txn"])["pack"] == PACK.ref
 
 
-def _copy_with(tmp_path, path: str, old: str, new: str):
-    folder = tmp_path / "pack"
-    shutil.copytree(builtin_pack_dir(), folder)
-    f = folder / path
-    text = f.read_text(encoding="utf-8")
-    assert old in text
-    f.write_text(text.replace(old, new), encoding="utf-8")
-    seal_pack(folder)
-    return load_pack(folder)
-
-
 def test_a_changed_threshold_fails_the_cases_that_depend_on_it(tmp_path) -> None:
     """The issue's reproduction: Note 2's 4,800 TPP threshold typed as 48,000."""
-    bad = _copy_with(tmp_path, "classification.yaml",
-                     "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
-                     "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}")
+    bad = load_pack(edited_pack(tmp_path / "pack", builtin_pack_dir()))
     failed = golden.failures(bad)
     assert len(failed) >= 4, failed
     assert all(f["problems"] for f in failed)

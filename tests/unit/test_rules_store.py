@@ -4,7 +4,6 @@ and policy change as data (a new pack's diff and impact)."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from workbench.errors import AuthenticationError, PermissionDenied, ValidationEr
 from workbench.clearance import holds
 from workbench.rules import determinations as rstore
 from workbench.rules.golden import GoldenCasesFailed
-from workbench.rules.pack import builtin_pack, load_pack, seal_pack
+from flows import edited_pack
+from workbench.rules.pack import builtin_pack, load_pack
 
 TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
 
@@ -238,24 +238,6 @@ def test_loading_a_pack_holds_the_open_shipments_it_changes(wb: Workbench) -> No
     assert again.extra["held"] == [] and again.extra["impact"] is None
 
 
-def _failing_copy(tmp_path: Path) -> Path:
-    """The test pack with Note 2's 4,800 TPP threshold mistyped as 48,000."""
-    folder = tmp_path / "typo-pack"
-    shutil.copytree(TEST_PACK, folder)
-    f = folder / "classification.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace(
-        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",
-        "{eq: [item.datacenter, false]}, {lt: [calc.tpp, 48000]}"), encoding="utf-8")
-    seal_pack(folder)
-    return folder
-
-
-def _nothing_written(wb: Workbench, before: tuple[str, int, int]) -> None:
-    assert (rstore.active_pack(wb.store).sha256,
-            wb.store.scalar("select count(*) from rules_pack_activation"),
-            wb.store.scalar("select count(*) from audit_event")) == before
-
-
 def _state(wb: Workbench) -> tuple[str, int, int]:
     return (rstore.active_pack(wb.store).sha256,
             wb.store.scalar("select count(*) from rules_pack_activation"),
@@ -264,7 +246,7 @@ def _state(wb: Workbench) -> tuple[str, int, int]:
 
 def test_a_pack_whose_golden_cases_fail_is_refused_naming_them(wb: Workbench,
                                                                tmp_path: Path) -> None:
-    folder = _failing_copy(tmp_path)
+    folder = edited_pack(tmp_path / "typo-pack")
     before = _state(wb)
     with pytest.raises(GoldenCasesFailed) as e:
         holds.install_pack(wb, folder, **APPROVAL)
@@ -272,7 +254,7 @@ def test_a_pack_whose_golden_cases_fail_is_refused_naming_them(wb: Workbench,
     msg = str(e.value)
     assert "golden cases fail" in msg and e.value.failures[0]["id"] in msg
     assert "expected" in msg
-    _nothing_written(wb, before)
+    assert _state(wb) == before  # nothing written
 
 
 @pytest.mark.parametrize("approver,password,error,words", [
@@ -288,7 +270,7 @@ def test_activation_needs_a_second_person(wb: Workbench, approver: str, password
     before = _state(wb)
     with pytest.raises(error, match=words):
         holds.install_pack(wb, TEST_PACK, approver=approver, approver_password=password)
-    _nothing_written(wb, before)
+    assert _state(wb) == before  # nothing written
 
 
 def test_a_deactivated_approver_cannot_approve(wb: Workbench) -> None:

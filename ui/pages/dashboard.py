@@ -5,7 +5,6 @@ list, the rules pack's due review dates and assumptions, and two charts.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
@@ -28,7 +27,7 @@ from workbench.screening import results as screening_results
 
 from ui.kit.charts import BarChart
 from ui.kit.ops import Ops
-from ui.kit.views import heading_label
+from ui.kit.views import esc, heading_label
 
 
 # ----------------------------------------------------------------------------
@@ -131,12 +130,12 @@ class _PackReview(QFrame):
         for i in items:
             what = "Review" if i["kind"] == "review" else "Assumption"
             state = "overdue" if i["overdue"] else "due soon"
-            lines = [f"<b>{what} {state}.</b> {html.escape(i['text'])}"]
+            lines = [f"<b>{what} {state}.</b> {esc(i['text'])}"]
             if i["check"]:
-                lines.append(f"Check: {html.escape(i['check'])}")
+                lines.append(f"Check: {esc(i['check'])}")
             titles = [r["title"] for r in i["rules"] if r.get("title")]
             if titles:
-                lines.append("Affects: " + "; ".join(html.escape(t) for t in titles))
+                lines.append("Affects: " + "; ".join(esc(t) for t in titles))
             parts.append("<br>".join(lines))
         self.body.setText("<p style='margin-top: 4px'>"
                           + "</p><p style='margin-top: 6px'>".join(parts) + "</p>")

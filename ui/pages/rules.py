@@ -735,9 +735,7 @@ class RulesPage(QWidget):
 
     def _show_preview(self, res: tuple[Pack, dict[str, Any], dict[str, Any], bool]) -> None:
         new, d, imp, already = res
-        approvers = [u["username"] for u in users.list_users(self.wb.store)
-                     if u["role"] == "approver" and u["active"]
-                     and u["username"] != self.wb.user.username]
+        approvers = users.possible_approvers(self.wb.store, self.wb.user)
         self.load_dialog = LoadPackDialog(new, d, imp, already, approvers, self)
         self.load_dialog.confirmed.connect(self.activate_pack)
         self.load_dialog.open()

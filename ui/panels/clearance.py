@@ -383,9 +383,7 @@ class ClearancePanel(QWidget):
     def ask_override(self) -> None:
         if self.state is None:
             return
-        approvers = [u["username"] for u in users.list_users(self.wb.store)
-                     if u["role"] == "approver" and u["active"]
-                     and u["username"] != self.wb.user.username]
+        approvers = users.possible_approvers(self.wb.store, self.wb.user)
         dlg = ClearanceOverrideDialog(self.ref, [r["text"] for r in self.state["reasons"]] or
                              ["(none — a blocked shipment needs an override to move on)"],
                              approvers, self)

@@ -200,11 +200,12 @@ def latest_determination(store: Store, shipment_id: int, today: str | None = Non
     return d
 
 
-def determination_reasons(store: Store, shipment_id: int, ref: str
+def determination_reasons(store: Store, shipment_id: int, ref: str, on: str | None = None
                           ) -> tuple[list[dict[str, str]], dict[str, Any] | None]:
-    """Condition 2: a current determination that allows shipping. Read-only.
-    Returns the reasons and the determination (None when missing)."""
-    d = latest_determination(store, shipment_id)
+    """Condition 2: a current determination (as of `on`, default today) that
+    allows shipping. Read-only. Returns the reasons and the determination
+    (None when missing)."""
+    d = latest_determination(store, shipment_id, today=on)
     hint = f"`workbench determine --shipment {ref} --save` or the shipment's Determination tab"
     if d is None:
         return [_reason("no_determination", "", f"Shipment {ref} has no saved determination — "
@@ -336,7 +337,7 @@ def conditions(store: Store, shipment_id: int, *, on: str | None = None) -> dict
     checks: dict[str, str] = {}
     scr = screening_reasons(store, shipment_id, ref, on)
     checks["screening"] = "ok" if not scr else "unmet"
-    det_r, det = determination_reasons(store, shipment_id, ref)
+    det_r, det = determination_reasons(store, shipment_id, ref, on)
     checks["determination"] = "ok" if not det_r else "unmet"
     lic_r: list[dict[str, str]] = []
     if det is not None and det["current"]:
