@@ -54,7 +54,7 @@ def list_naming_johor(folder: Path) -> Path:
 
 
 TEST_PACK = Path(__file__).resolve().parent / "data" / "rules" / \
-    "us-ear-advanced-computing-2026.12.1-test"
+    "us-ear-advanced-computing-2026.12.2-test"
 # Note 2 to 3A090's 4,800 TPP threshold mistyped as 48,000 (the issue's
 # reproduction): the golden cases on consumer GPUs fail.
 NOTE2_TYPO = ("{eq: [item.datacenter, false]}, {lt: [calc.tpp, 4800]}",

@@ -198,6 +198,14 @@ LICENCES: list[dict[str, Any]] = [
 ]
 
 
+# Rules facts an officer would have recorded: the lab's ownership decides
+# whether a "non-governmental research lab" exception can reach it.
+PARTY_FACTS = [
+    ("tsinglab", "non_governmental",
+     "Demo: company registry extract (2026-08-20) shows private ownership"),
+]
+
+
 def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Fill an empty store with the demo exporter (users, items, parties,
     shipments, licences). Side effects: many audited transactions."""
@@ -229,6 +237,10 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
         party_ids[key] = parties.save_party(wb, rec).id
         made["parties"] += 1
         tick()
+    from workbench.rules import determinations as rules_store
+
+    for key, tag, note in PARTY_FACTS:
+        rules_store.set_party_tag(wb, party_ids[key], tag, True, note)
     for owned, owner, pct in OWNERSHIP:
         rec = parties.get_party(wb.store, party_ids[owned])
         rec["owners"] = [{"owner_id": party_ids[owner], "percent": pct}]

@@ -34,7 +34,7 @@ def test_dashboard_shows_the_rules_pack_needs_review(qtbot, window, wait_ops) ->
     panel = dash.pack_review
     qtbot.waitUntil(panel.isVisible)
     assert panel.heading.text() == "Rules pack needs review"
-    assert "version 2026.12.0" in panel.pack_label.text()
+    assert "version 2026.12.1" in panel.pack_label.text()
     text = _shown_text(panel)
     assert "Assumption overdue." in text
     assert "Assumed until 2026-11-09 (24 days ago)" in text

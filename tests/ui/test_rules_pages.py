@@ -15,7 +15,7 @@ from flows import edited_pack
 from modeltest import model_tester
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
+TEST_PACK = ROOT / "tests" / "data" / "rules" / "us-ear-advanced-computing-2026.12.2-test"
 
 
 def _tester(model):
@@ -145,7 +145,8 @@ def test_item_panel_h20_outside_3a090_and_override_needs_reason(qtbot, window, w
     assert "PD = TPP ÷ applicable die area" in text
     assert "ECCN 3A090 (88 FR 73458)" in text  # the rule that decided it
     assert "None recorded yet" in text
-    assert panel.headline() == "Proposed: outside 3A090"
+    assert panel.headline() == "Proposed: outside 3A090 (3A991 to confirm)"
+    assert "For the invoice, 3A991 is proposed; confirm it" in text
     # override without a reason: refused by the core, shown in the dialog
     dlg = panel.open_override()
     dlg.eccn.setText("3A090.a")
@@ -222,7 +223,7 @@ def test_load_pack_shows_diff_and_impact_then_activates(qtbot, window, wait_ops)
     dlg = page.load_dialog
     assert dlg is not None and dlg.isVisible()
     text = dlg.text.toPlainText()
-    assert "2026.12.1" in text
+    assert "2026.12.2" in text
     assert "EXC.CNR.2026" in text and "New" in text
     assert "1 open shipment change outcome" in text
     assert "SO-2026-0009" in text and "Licence exception CNR" in text
@@ -235,10 +236,10 @@ def test_load_pack_shows_diff_and_impact_then_activates(qtbot, window, wait_ops)
     with qtbot.waitSignal(page.refreshed, timeout=10_000):
         dlg.activate_btn.click()
     wait_ops(window)
-    assert rstore.active_pack(wb.store).version == "2026.12.1"
-    assert "2026.12.1" in page.summary.text()
+    assert rstore.active_pack(wb.store).version == "2026.12.2"
+    assert "2026.12.2" in page.summary.text()
     active = [r for r in page.pack_model.rows if r["active"]]
-    assert [r["version"] for r in active] == ["2026.12.1"]
+    assert [r["version"] for r in active] == ["2026.12.2"]
     assert any(r["origin"].startswith("built in") for r in page.pack_model.rows)
     assert len(_events(wb, "rules_pack", "activate")) == 1
 
@@ -314,14 +315,16 @@ def test_party_rule_facts_tab_records_and_removes_a_tag(qtbot, window, wait_ops)
     page.tabs.setCurrentWidget(panel)
     pid = panel.party_id
     assert pid is not None
+    before = rstore.party_tags(window.wb.store, pid)  # the demo may have recorded some
     panel.tag.setText("Approved_CSP")
     panel.record(True)  # no note: refused before any write
     assert "how you know" in panel.error.text()
     panel.note.setText("BIS approval letter 2026-08-01 on file")
     panel.add_btn.click()
     wait_ops(window)
-    assert rstore.party_tags(window.wb.store, pid) == ["approved_csp"]
-    assert "approved_csp" in panel.current.text()
+    assert rstore.party_tags(window.wb.store, pid) == sorted([*before, "approved_csp"])
+    assert "Approved cloud service provider" in panel.current.text()
+    assert panel.model.rows[0]["tag"] == "approved_csp"
     panel.tag.setText("x" * 61)
     panel.note.setText("n")
     panel.add_btn.click()
@@ -330,8 +333,17 @@ def test_party_rule_facts_tab_records_and_removes_a_tag(qtbot, window, wait_ops)
     panel.tag.setText("approved_csp")
     panel.remove_btn.click()
     wait_ops(window)
-    assert rstore.party_tags(window.wb.store, pid) == []
-    assert [r["present"] for r in panel.model.rows] == [0, 1]
+    assert rstore.party_tags(window.wb.store, pid) == before
+    assert [r["present"] for r in panel.model.rows][:2] == [0, 1]
+    # a common fact picked by name fills the tag the rules read
+    i = panel.known.findText("Not governmental (privately owned)")
+    panel.known.activated.emit(i)
+    assert panel.tag.text() == "non_governmental" and panel.known.currentIndex() == 0
+    panel.note.setText("Company registry extract 2026-11-02")
+    panel.add_btn.click()
+    wait_ops(window)
+    assert "non_governmental" in rstore.party_tags(window.wb.store, pid)
+    assert "Not governmental (privately owned)" in panel.current.text()
 
 
 def test_activation_without_a_valid_approver_is_refused(qtbot, window, wait_ops):

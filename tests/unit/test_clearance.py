@@ -289,7 +289,7 @@ def test_a_failed_hold_rolls_back_the_pack_activation(wb: Workbench, monkeypatch
     from workbench.rules.pack import load_pack
 
     test_pack = Path(__file__).parents[1] / "data" / "rules" / \
-        "us-ear-advanced-computing-2026.12.1-test"
+        "us-ear-advanced-computing-2026.12.2-test"
     before = rstore.active_pack(wb.store).sha256
     acts = wb.store.scalar("select count(*) from rules_pack_activation")
 
@@ -313,7 +313,7 @@ def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) ->
 
     st = wb.store
     H.install_pack(wb, Path(__file__).parents[1] / "data" / "rules" /
-                   "us-ear-advanced-computing-2026.12.1-test",
+                   "us-ear-advanced-computing-2026.12.2-test",
                    approver="arthur", approver_password=PW)
     sid = L.find_shipment_ref(st, "SO-2026-0009")
     eu = st.scalar("select party_id from shipment_party where shipment_id = ? and"

@@ -146,7 +146,7 @@ def test_past_items_rank_before_upcoming_ones(wb: Workbench, install) -> None:
 
 def test_builtin_pack_today_shows_the_affiliates_stay_assumption(wb: Workbench) -> None:
     r = _review(wb)  # no pack installed: the built-in pack is in force
-    assert r["pack"]["version"] == "2026.12.0"
+    assert r["pack"]["version"] == "2026.12.1"
     item = next(i for i in r["detail"] if i["id"] == "ASSUME.affiliates_stay_end")
     assert item["overdue"] and item["date"] == "2026-11-09"
     assert item["when"] == "24 days ago"

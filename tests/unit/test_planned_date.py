@@ -22,7 +22,7 @@ from workbench.rules.pack import seal_pack
 
 PW = "demo-password"
 TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / \
-    "us-ear-advanced-computing-2026.12.1-test"
+    "us-ear-advanced-computing-2026.12.2-test"
 APPROVAL = {"approver": "arthur", "approver_password": PW}
 RULE = "EAR.TEST.sg_tightened"
 
@@ -49,8 +49,8 @@ requirements:
     when: {{eq: [txn.destination, SG]}}
 """)
     m = folder / "manifest.yaml"
-    m.write_text(m.read_text(encoding="utf-8").replace("version: 2026.12.1",
-                                                       "version: 2026.12.2"), encoding="utf-8")
+    m.write_text(m.read_text(encoding="utf-8").replace("version: 2026.12.2",
+                                                       "version: 2026.12.3"), encoding="utf-8")
     seal_pack(folder)
     return folder
 

@@ -79,6 +79,13 @@ def _parties(dest: str) -> list[list[dict[str, Any]]]:
           "hq_country": "SG", "parent_hq_country": "US", "tags": ["approved_csp"],
           "list_hits": clean}],
         [{"role": "end_user", "name": "Unscreened Buyer", "country": local}],
+        # the set-up every exception of the Affiliates Rule era could want: a
+        # 60%-listed-owned allied joint venture, a non-governmental lab
+        [{"role": "end_user", "name": "Allied Research JV", "country": local,
+          "hq_country": local, "kind": "research_lab",
+          "tags": ["allied_joint_venture", "non_governmental"], "list_hits": clean,
+          "owners": [{"name": "Listed Parent", "percent": 60,
+                      "list_hits": [{"source": "EL", "entry_id": "EL-WALK"}]}]}],
     ]
 
 

@@ -131,6 +131,6 @@ def test_cli_determine_classify_and_rules(tmp_path: Path) -> None:
     assert res.exit_code != 0
     res = r.invoke(cli, ["--db", str(db), "rules", "show", "--json"])
     assert json.loads(res.output)["pack"]["id"] == "us-ear-advanced-computing"
-    test_pack = ROOT / "tests/data/rules/us-ear-advanced-computing-2026.12.1-test"
+    test_pack = ROOT / "tests/data/rules/us-ear-advanced-computing-2026.12.2-test"
     res = r.invoke(cli, ["--db", str(db), "rules", "diff", "builtin", str(test_pack)])
     assert "+ exception EXC.CNR.2026" in res.output

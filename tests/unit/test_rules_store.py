@@ -18,7 +18,7 @@ from workbench.rules.golden import GoldenCasesFailed
 from flows import edited_pack
 from workbench.rules.pack import builtin_pack, load_pack
 
-TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.12.1-test"
+TEST_PACK = Path(__file__).parents[1] / "data" / "rules" / "us-ear-advanced-computing-2026.12.2-test"
 
 CHIPS = {
     "A100": {"fp16": 312, "int8": 624}, "A800": {"fp16": 312, "int8": 624},
@@ -61,8 +61,13 @@ def _world(wb: Workbench) -> dict[str, int]:
     party("hk", "Harbour Compute Systems", "company", "HK")
     party("mo", "Lotus Data Services", "company", "MO")
     party("de", "Rheinland Rechenzentrum GmbH", "company", "DE")
+    # "non-governmental research lab": the kind alone does not say who owns a lab
+    party("statelab", "Shanghai State Key Laboratory of Computing", "research_lab", "CN")
+    party("unknownlab", "Hangzhou Computing Research Institute", "research_lab", "CN")
     for k in ("csp", "el", "hk", "mo"):
         holds.set_party_tag(wb, ids[k], "approved_csp", True, "approved in test")
+    holds.set_party_tag(wb, ids["lab"], "non_governmental", True, "privately owned (test)")
+    holds.set_party_tag(wb, ids["statelab"], "state_owned", True, "state laboratory (test)")
     return ids
 
 
@@ -83,6 +88,8 @@ SHIPMENTS = [
     ("S12-A800-MO", "2026-09-01", "MO", "draft", ["A800"], "mo", False),
     ("S13-MIXED", "2026-09-01", "CN", "draft", ["A800", "A100"], "csp", False),
     ("S14-A800-CANCELLED", "2026-09-01", "CN", "cancelled", ["A800"], "csp", False),
+    ("S15-H800-STATELAB", "2026-09-01", "CN", "draft", ["H800"], "statelab", False),
+    ("S16-A800-UNKNOWNLAB", "2026-09-01", "CN", "draft", ["A800"], "unknownlab", False),
 ]
 
 
@@ -128,11 +135,11 @@ def test_policy_change_flips_exactly_the_expected_shipments(wb: Workbench) -> No
 
 def test_loading_the_pack_activates_it_and_is_audited(wb: Workbench) -> None:
     ch = holds.install_pack(wb, TEST_PACK, **APPROVAL)
-    assert rstore.active_pack(wb.store).version == "2026.12.1"
+    assert rstore.active_pack(wb.store).version == "2026.12.2"
     assert [x["id"] for x in ch.extra["diff"]["added"]] == ["EXC.CNR.2026"]
     ev = wb.store.one("select * from audit_event where entity = 'rules_pack' order by seq desc")
     assert ev["action"] == "activate"
-    assert [p["version"] for p in rstore.list_packs(wb.store)] == ["2026.12.1"]
+    assert [p["version"] for p in rstore.list_packs(wb.store)] == ["2026.12.2"]
 
 
 def test_test_pack_differs_from_builtin_only_by_the_new_rule() -> None:

@@ -193,6 +193,9 @@ def condition_html(cond: Any, pack: Pack | None = None) -> str:
         return f"{_operand(a, pack)} is{neg} one of {_operand(b, pack)}"
     if op == "word_in":
         return f"{_operand(a, pack)} contains one of the words {_operand(b, pack)}"
+    if op == "terms_in":
+        return (f"{_operand(a, pack)} mentions any of {_operand(b, pack)} "
+                f"(a * stands for any ending)")
     if op == "contains":
         return f"{_operand(a, pack)} contains {_operand(b, pack)}"
     if op == "has":

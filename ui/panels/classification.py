@@ -131,7 +131,8 @@ class ClassificationPanel(QWidget):
         if p["computed_eccn"]:
             return f"Proposed: {p['computed_eccn']}"
         if p["level"] == "none":
-            return "Proposed: outside 3A090"
+            fb = p.get("fallback")
+            return ("Proposed: outside 3A090" + (f" ({fb['eccn']} to confirm)" if fb else ""))
         return "Proposed: undecided"
 
     def _render(self) -> None:
@@ -158,10 +159,13 @@ class ClassificationPanel(QWidget):
         elif p["level"] == "none":
             why = (f"excluded by {p['excluded_by']}" if p.get("excluded_by")
                    else "it meets none of the 3A090 paragraphs")
+            fb = p.get("fallback")
+            other = (f" For the invoice, {fb['eccn']} is proposed; confirm it from the "
+                     f"manufacturer's classification ({fb['why']})."
+                     if fb else " Other ECCNs (e.g. 5A992, EAR99) are not assessed here.")
             out.append(self._box("Proposed: outside 3A090",
                                  f"By the formula this is not an advanced-computing chip "
-                                 f"({why}). Other ECCNs (e.g. 5A992, EAR99) are not assessed "
-                                 f"here.", "#e6f4ea", "#1e6b34"))
+                                 f"({why}).{other}", "#e6f4ea", "#1e6b34"))
         else:
             out.append(self._box("Undecided",
                                  "The specifications are not enough to decide: missing "

@@ -112,6 +112,10 @@ class DeterminationView(QTextBrowser):
         ws = r.get("witness") or []
         parts = []
         for w in ws:
+            if w.get("terms"):
+                parts.append("the end use mentions " + ", ".join(
+                    f"“{esc(t.rstrip('*'))}”" for t in w["terms"]))
+                continue
             who = esc(w.get("party") or "a party")
             role = ROLE_WORDS.get(w.get("role") or "", w.get("role") or "")
             s = f"{who} ({esc(role.lower())})" if role else who
@@ -160,6 +164,8 @@ class DeterminationView(QTextBrowser):
             ln = lines.get(c["line"], {})
             eccn = c.get("eccn") or ("outside 3A090" if c.get("level") == "none"
                                      else "undecided")
+            if c.get("fallback"):
+                eccn += f" ({c['fallback']['eccn']} to confirm)"
             rows.append(
                 f"<tr><td>{c['line']}</td><td>{esc(c.get('model'))}</td><td>{esc(eccn)}</td>"
                 f"<td align='right'>{number_text(c.get('tpp'))}</td>"

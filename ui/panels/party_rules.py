@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from workbench.app import Change, Workbench
 from workbench.clearance import holds
 from workbench.errors import ValidationError
 from workbench.rules import determinations as rstore
+from workbench.rules.engine import PARTY_FACTS
 
 from ui.kit.models import RecordsModel
 from ui.kit.ops import Ops
@@ -40,6 +42,13 @@ class PartyTagsPanel(QWidget):
         self.current.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.current)
         bar = QHBoxLayout()
+        # the facts the built-in rules read, by name, so nobody has to know the tag
+        self.known = QComboBox()
+        self.known.addItem("Common facts…", None)
+        for tag, words in PARTY_FACTS.items():
+            self.known.addItem(words, tag)
+        self.known.activated.connect(self._pick_known)
+        bar.addWidget(self.known)
         self.tag = QLineEdit()
         self.tag.setPlaceholderText("tag, e.g. approved_csp")
         self.note = QLineEdit()
@@ -57,7 +66,7 @@ class PartyTagsPanel(QWidget):
         lay.addWidget(self.error)
         self.model = RecordsModel([
             ("recorded_at", "Recorded (UTC)", lambda r: r["recorded_at"][:16].replace("T", " ")),
-            ("tag", "Tag", None),
+            ("tag", "Fact", lambda r: PARTY_FACTS.get(r["tag"], r["tag"])),
             ("present", "Action", lambda r: "recorded" if r["present"] else "removed"),
             ("note", "Note", None), ("recorded_by", "By", None)], self)
         self.table = plain_table(self.model, [130, 140, 80, 300, 80])
@@ -66,8 +75,15 @@ class PartyTagsPanel(QWidget):
 
     def _enable(self) -> None:
         ok = self.party_id is not None and self.wb.user.can_write
-        for w in (self.tag, self.note, self.add_btn, self.remove_btn):
+        for w in (self.known, self.tag, self.note, self.add_btn, self.remove_btn):
             w.setEnabled(ok)
+
+    def _pick_known(self, index: int) -> None:
+        tag = self.known.itemData(index)
+        if tag:
+            self.tag.setText(tag)
+            self.note.setFocus()
+        self.known.setCurrentIndex(0)
 
     def set_record(self, rec: dict[str, Any] | None) -> None:
         self.party_id = rec["id"] if rec else None
@@ -87,7 +103,8 @@ class PartyTagsPanel(QWidget):
                 return
             rows, now = res
             self.model.set_rows(list(reversed(rows)))
-            self.current.setText("Tags now: <b>" + esc(", ".join(now) or "none") + "</b>")
+            self.current.setText("Facts now: <b>" + esc(", ".join(
+                PARTY_FACTS.get(t, t) for t in now) or "none") + "</b>")
 
         self.ops.run(lambda _t: (rstore.party_tag_records(store, pid),
                                  rstore.party_tags(store, pid)), success=done, parent=self)

@@ -69,6 +69,9 @@ def _classification_text(info: dict[str, Any]) -> str:
     lines.append(f"Proposed: {prop}")
     if p["excluded_by"]:
         lines.append(f"  excluded by {p['excluded_by']}")
+    if p.get("fallback"):
+        fb = p["fallback"]
+        lines.append(f"  ECCN to confirm: {fb['eccn']} ({fb['why']})")
     if p["level"] == "a" and p.get("computed_eccn"):
         lines.append("  .a item: data-centre 3A090.a needs a licence where §742.6(a)(6) applies;"
                      " a non-data-centre 3A090.a item is NAC/ACA-eligible")
@@ -95,7 +98,8 @@ def determination_text(r: dict[str, Any]) -> str:
         out.append(f"Line {c['line']}: {c['model']}: "
                    f"TPP {c['tpp'] if c['tpp'] is not None else '?'}"
                    f", PD {c['pd'] if c['pd'] is not None else '?'}"
-                   f" → {c['eccn'] or 'not 3A090'}")
+                   f" → {c['eccn'] or 'not 3A090'}"
+                   + (f" ({c['fallback']['eccn']} to confirm)" if c.get("fallback") else ""))
     if r["reasons"]:
         out.append("Rules that applied:")
         for x in r["reasons"]:

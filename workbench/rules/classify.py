@@ -78,7 +78,10 @@ def classify(pack: Pack, item: dict[str, Any], date: str,
     Returns a dict: eccn (e.g. "3A090.a.1", or None when outside 3A090),
     level ("a"/"b"/"c", "none" = not advanced-computing, None = undetermined),
     version (pack rule id), citation, working, excluded_by, missing, notes,
-    source ("computed" / "override" / "claimed"). Pure.
+    source ("computed" / "override" / "claimed"), fallback (None, or for an
+    item outside 3A090 with no ECCN entered the pack's proposal {eccn, why,
+    confirm: True, citation} — shown to the officer, never fed to the rules).
+    Pure.
     """
     cls = pack.classification
     m = compute_metrics(item, cls["tpp"]["precision_bits"])
@@ -156,8 +159,8 @@ def classify(pack: Pack, item: dict[str, Any], date: str,
                 out["level"] = "none"
                 out["working"].append(f"meets no paragraph of {version.data['eccn']} "
                                       f"({version.id})")
-        if out["eccn"] and item.get("item_type") == "computer" and version.data.get("computer_eccn"):
-            out["eccn"] = version.data["computer_eccn"] + out["eccn"][len(version.data["eccn"]):]
+        if out["eccn"] and item.get("item_type") == "computer":
+            out["eccn"] = _computer_eccn(version.data, out)
             out["working"].append(f"a computer or assembly containing it: {out['eccn']}")
     out["computed_eccn"] = out["eccn"]
     claimed = (item.get("eccn_claimed") or "").strip() or None
@@ -181,8 +184,47 @@ def classify(pack: Pack, item: dict[str, Any], date: str,
                             "from specs")
         out["working"].append(f"ECCN as entered: {claimed}")
     out["missing"] = sorted(set(out["missing"]))
+    out["fallback"] = _fallback(cls, item, out)
+    if out["fallback"]:
+        out["working"].append(f"outside 3A090/4A090: {out['fallback']['eccn']} proposed, to be "
+                              f"confirmed ({out['fallback']['why']})")
     out["advcomp"] = None if out["level"] is None else out["level"] in ("a", "b", "c")
     return out
+
+
+def _computer_eccn(version: dict[str, Any], out: dict[str, Any]) -> str:
+    """The 4A090 paragraph of a computer containing a chip at `out`'s level.
+
+    4A090 has .a and .b only (computers, assemblies and components containing
+    3A090.a / .b ICs); the chip's sub-paragraph (.a.1, .b.2) has no 4A090
+    counterpart, so it is never carried over. A level the pack maps to no
+    4A090 paragraph keeps the chip's ECCN and says so in the notes."""
+    paras = version.get("computer_paragraphs") or {}
+    # an undecided match (level None) still names its paragraph's level
+    para = paras.get(out["level"] or _level_of(out["eccn"]) or "")
+    if para:
+        return para
+    out["notes"].append(f"no 4A090 paragraph for a computer containing a {out['eccn']} chip "
+                        f"in {version.get('id', 'this version')}: decide by hand")
+    out["level"] = None
+    return out["eccn"]
+
+
+def _fallback(cls: dict[str, Any], item: dict[str, Any], out: dict[str, Any]
+              ) -> dict[str, Any] | None:
+    """The ECCN to propose, with a confirm flag, for an item outside 3A090.
+
+    Only when the computation says "outside" and nobody entered an ECCN; the
+    rules never see it (calc.eccn stays empty), so it cannot ease anything."""
+    fb = cls.get("fallback_eccns")
+    if not fb or out["level"] != "none" or out["eccn"] or out["source"] != "computed":
+        return None
+    if (item.get("eccn_claimed") or "").strip() or (item.get("eccn_override") or "").strip():
+        return None  # the officer's ECCN stands; nothing to propose over it
+    kind = item.get("item_type") or "ic"
+    pick = (fb.get("by_item_type") or {}).get(kind) or fb["default"]
+    return {"eccn": pick["eccn"], "why": pick["why"], "confirm": True,
+            "citation": fb.get("citation"), "item_type": kind}
 
 
 def calc_values(c: dict[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,7 @@ def normalise(pack: Pack, txn: dict[str, Any]) -> tuple[dict, list[dict], list[d
                      status=str(h.get("status") or "confirmed").lower())
                 for h in p.get("list_hits") or []]
         owners = p.get("owners") or []
+        tags = [str(x).strip().lower() for x in p.get("tags") or []]
         listed = [o for o in owners
                   if {str(h.get("source", "")).upper() for h in o.get("list_hits") or []}
                   & LISTED_FOR_AFFILIATES]
@@ -118,7 +119,8 @@ def normalise(pack: Pack, txn: dict[str, Any]) -> tuple[dict, list[dict], list[d
             "parent_hq_country": pack.resolve_country(
                 _up(p.get("parent_hq_country")) or _up(p.get("hq_country")), date),
             "kind": p.get("kind"),
-            "tags": [str(x).strip().lower() for x in p.get("tags") or []],
+            "tags": tags,
+            "governmental": _governmental(p.get("kind"), tags),
             "list_hits": hits,
             "list_sources": sorted({h["source"] for h in hits}),
             "listed_owner_pct": round(sum(float(o["percent"]) for o in listed), 4),
@@ -143,6 +145,31 @@ def normalise(pack: Pack, txn: dict[str, Any]) -> tuple[dict, list[dict], list[d
             "commercially_available_in_us_on": it.get("commercially_available_in_us_on"),
         })
     return t, items, parties
+
+
+GOVERNMENTAL_TAGS = frozenset({"government_end_user", "state_owned", "government_owned"})
+NON_GOVERNMENTAL_TAG = "non_governmental"
+# the party facts the built-in pack and the engine read, in words for people
+PARTY_FACTS = {
+    "approved_csp": "Approved cloud service provider",
+    "non_governmental": "Not governmental (privately owned)",
+    "state_owned": "State-owned",
+    "government_owned": "Government-owned",
+    "government_end_user": "Government end user",
+    "allied_joint_venture": "Joint venture with a U.S. or allied company",
+}
+
+
+def _governmental(kind: Any, tags: list[str]) -> bool | None:
+    """Whether a party is governmental: True for a government body or a party
+    tagged government_end_user / state_owned / government_owned, False only
+    when the officer tagged it non_governmental, else unknown (None) — a
+    research lab's kind alone says nothing about who owns it."""
+    if kind == "government" or GOVERNMENTAL_TAGS & set(tags):
+        return True
+    if NON_GOVERNMENTAL_TAG in tags:
+        return False
+    return None
 
 
 def _src(pack: Pack, ids: list[str]) -> list[dict[str, Any]]:
@@ -298,7 +325,12 @@ def determine(pack: Pack, txn: dict[str, Any], *, evaluated_at: str | None = Non
             elif effect == "no_license_exceptions":
                 no_exc = True
             elif effect == "needs_review":
-                line_review.append(rule.data.get("message") or rule.data["title"])
+                msg = rule.data.get("message") or rule.data["title"]
+                terms = [t for w in witness for t in w.get("terms", ())]
+                if terms:
+                    msg += " Words found in the end use: " + ", ".join(
+                        f"“{t.rstrip('*')}”" for t in dict.fromkeys(terms)) + "."
+                line_review.append(msg)
             elif effect == "warning":
                 w = rule.data.get("message") or rule.data["title"]
                 if w not in result["warnings"]:

@@ -23,6 +23,7 @@ Pure and thread-safe (compiled nodes are immutable after construction).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -64,7 +65,8 @@ FIELDS: dict[str, frozenset[str]] = {
         "tpp", "tpp_precision", "pd", "eccn", "level", "advcomp", "z_eccn"}),
     "party": frozenset({
         "role", "name", "country", "hq_country", "parent_hq_country", "kind",
-        "tags", "list_sources", "listed_owner_pct", "listed_owner_sources"}),
+        "tags", "governmental", "list_sources", "listed_owner_pct",
+        "listed_owner_sources"}),
     "hit": frozenset({
         "source", "entry_id", "name", "license_requirement", "license_policy",
         "federal_register_notice", "status"}),
@@ -301,6 +303,47 @@ class WordIn(Node):
         return any(w.casefold() in self.words for w in _WORD.findall(str(x)))
 
 
+def _term_pattern(term: str) -> re.Pattern[str]:
+    """A term as a regex over casefolded text: words in order separated by
+    any non-alphanumerics ("advanced node" matches "advanced-node"), a final
+    ``*`` for any ending ("weapon*"); a term with non-ASCII letters (军用,
+    导弹) matches as a substring, since those scripts have no word breaks."""
+    t = unicodedata.normalize("NFKC", term).casefold().strip()
+    if not t.isascii():
+        return re.compile(re.escape(t))
+    tail = r"[a-z0-9]*" if t.endswith("*") else ""
+    words = _WORD.findall(t.rstrip("*"))
+    return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]+".join(map(re.escape, words))
+                      + tail + r"(?![a-z0-9])")
+
+
+@dataclass(frozen=True)
+class TermsIn(Node):
+    """True when a free text contains any of a list of terms (phrases, ``*``
+    endings, CJK substrings); the terms found go to the witness, so the
+    answer can say which words matched. An empty or absent text has nothing
+    in it: False, not unknown — scanning words is a red-flag check added to
+    the recorded facts, not a fact that must be present."""
+
+    a: Node
+    terms: tuple[tuple[str, re.Pattern[str]], ...]
+
+    def eval(self, env: Env) -> Any:
+        saved = set(env.missing)
+        x = self.a.eval(env)
+        env.missing.clear()
+        env.missing.update(saved)
+        if x is UNKNOWN or x is None:
+            return False
+        text = unicodedata.normalize("NFKC", str(x)).casefold()
+        # in the order they appear in the text, as a reader would list them
+        at = {label: m.start() for label, rx in self.terms if (m := rx.search(text))}
+        found = sorted(at, key=at.__getitem__)
+        if found:
+            env.witness.append({"terms": found})
+        return bool(found)
+
+
 @dataclass(frozen=True)
 class IsNull(Node):
     a: Node
@@ -374,7 +417,7 @@ class Hits(Node):
 # -- compiler -------------------------------------------------------------
 
 _BINARY = {"eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains", "has",
-           "in_group", "not_in_group", "word_in"}
+           "in_group", "not_in_group", "word_in", "terms_in"}
 OPERATORS = frozenset(_BINARY | {"all", "any", "not", "lit", "is_null", "known",
                                  "any_party", "all_parties", "any_hit"})
 
@@ -470,6 +513,14 @@ class _Compiler:
                 raise ExprError(f"{p}[1]", "`word_in` takes a list of words")
             return WordIn(self.operand(arg[0], f"{p}[0]", scopes, depth + 1),
                           frozenset(str(w).casefold() for w in words))
+        if op == "terms_in":
+            terms = arg[1]
+            if not isinstance(terms, list) or not terms or not all(
+                    isinstance(w, str) and w.strip().rstrip("*").strip() for w in terms):
+                raise ExprError(f"{p}[1]", "`terms_in` takes a non-empty list of words or "
+                                           "phrases")
+            return TermsIn(self.operand(arg[0], f"{p}[0]", scopes, depth + 1),
+                           tuple((w.strip(), _term_pattern(w)) for w in terms))
         a = self.operand(arg[0], f"{p}[0]", scopes, depth + 1)
         b = self.operand(arg[1], f"{p}[1]", scopes, depth + 1)
         if op in ("in", "not_in"):

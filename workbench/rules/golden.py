@@ -30,14 +30,24 @@ def _check_drawdown_case(pack: Pack, case: dict[str, Any]) -> list[str]:
     return out
 
 
+EXPECT_KEYS = frozenset({
+    "outcome", "exception", "eccn", "excluded_by", "policy", "fired", "suppressed",
+    "not_fired", "warnings_contain", "fallback_eccn", "review_contains", "aes_code",
+    "obligations", "certifications_contain"})
+
+
 def case_problems(pack: Pack, case: dict[str, Any]) -> list[str]:
     """What differs between a golden case's expectation and the engine's
     answer with `pack` (empty when the case passes). Pure."""
     if case.get("kind") == "drawdown":
         return _check_drawdown_case(pack, case)
     e = case["expect"]
-    r = determine(pack, case["txn"])
     out: list[str] = []
+    # an expectation the checker does not know would pass unchecked
+    if unknown := sorted(set(e) - EXPECT_KEYS):
+        out.append(f"unknown expectation {', '.join(unknown)} (known: "
+                   f"{', '.join(sorted(EXPECT_KEYS))})")
+    r = determine(pack, case["txn"])
 
     def differs(what: str, got: Any, want: Any) -> None:
         if got != want:
@@ -62,6 +72,11 @@ def case_problems(pack: Pack, case: dict[str, Any]) -> list[str]:
         out.append(f"fired {', '.join(extra)}, which it must not")
     if "warnings_contain" in e and not any(e["warnings_contain"] in w for w in r["warnings"]):
         out.append(f"no warning containing {e['warnings_contain']!r}")
+    if "fallback_eccn" in e:
+        differs("ECCN to confirm", (cls.get("fallback") or {}).get("eccn"), e["fallback_eccn"])
+    if "review_contains" in e and not any(e["review_contains"] in w
+                                          for w in r["review_needed"]):
+        out.append(f"no review reason containing {e['review_contains']!r}")
     if "aes_code" in e:
         got = r["exceptions"][0]["aes_code"] if r["exceptions"] else None
         differs("AES code", got, e["aes_code"])

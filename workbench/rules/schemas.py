@@ -121,6 +121,11 @@ EXCLUSION = {
     },
 }
 
+FALLBACK = {"type": "object", "required": ["eccn", "why"], "additionalProperties": False,
+            "properties": {"eccn": {"type": "string", "pattern":
+                                    "^(EAR99|[0-9][A-E][0-9]{3}(\\.[A-Za-z0-9]+)*)$"},
+                           "why": {"type": "string", "minLength": 1}}}
+
 ECCN_VERSION = {
     "type": "object",
     "required": [*_REQUIRED_COMMON, "eccn", "paragraphs"],
@@ -130,6 +135,8 @@ ECCN_VERSION = {
         "paragraphs": {"type": "array", "items": PARAGRAPH, "minItems": 1},
         "exclusions": {"type": "array", "items": EXCLUSION},
         "computer_eccn": {"type": "string"},
+        "computer_paragraphs": {"type": "object", "additionalProperties": False,
+                                "properties": {k: {"type": "string"} for k in "abc"}},
     },
 }
 
@@ -152,6 +159,14 @@ CLASSIFICATION = {
             },
         },
         "pd": {"type": "object"},
+        "fallback_eccns": {
+            "type": "object", "required": ["default"], "additionalProperties": False,
+            "properties": {
+                "citation": TEXT, "sources": {"type": "array", "items": RULE_ID},
+                "notes": TEXT, "default": FALLBACK,
+                "by_item_type": {"type": "object", "additionalProperties": FALLBACK},
+            },
+        },
         "eccn_versions": {"type": "array", "items": ECCN_VERSION, "minItems": 1},
         "z_bases": {
             "type": "object", "additionalProperties": False,
@@ -375,7 +390,7 @@ TXN: dict[str, Any] = {
                 "properties": {
                     "model": {"type": "string"},
                     "manufacturer": {"type": ["string", "null"]},
-                    "item_type": {"enum": ["ic", "computer", "board", None]},
+                    "item_type": {"enum": ["ic", "computer", "board", "hbm", None]},
                     "tops": {"type": "object",
                              "propertyNames": {"enum": ["fp64", "fp32", "tf32", "fp16", "bf16",
                                                         "fp8", "int8", "int4", "fp4"]},
