@@ -13,7 +13,6 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -42,6 +41,7 @@ from ui.pages.master import MasterPage, PlaceholderPage
 from ui.pages.rules import RulesPage
 from ui.pages.screening import ScreeningPage, rescreen_after_party_save
 from ui.panels.attach import attach_clearance_panel, attach_rules_panels
+from ui.kit.files import save_file_name
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
@@ -336,9 +336,9 @@ class MainWindow(QMainWindow):
 
     # -- menu actions ---------------------------------------------------------------
     def backup(self) -> None:
-        dest, _ = QFileDialog.getSaveFileName(
+        dest = save_file_name(
             self, "Back up the database", str(Path.home() / "workbench-backup.db"),
-            "Workbench database (*.db);;All files (*)")
+            "Workbench database (*.db);;All files (*)", store=self.wb.store)
         if dest:
             self.backup_to(dest)
 

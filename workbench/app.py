@@ -17,7 +17,7 @@ import platformdirs
 
 from workbench import APP_NAME, users
 from workbench.db import audit
-from workbench.errors import PermissionDenied, ValidationError
+from workbench.errors import PermissionDenied, SignInRequired, ValidationError
 from workbench.db.store import Store
 from workbench.users import SYSTEM, User
 
@@ -104,6 +104,11 @@ class Workbench:
             raise PermissionDenied(
                 f"{self.user.username} is an auditor (read-only) and cannot "
                 f"change records")
+        if self.user is SYSTEM and users.count(self.store):
+            # the system identity sets a database up; once people exist, every
+            # change is someone's (issue 13: a run recorded as "system")
+            raise SignInRequired("sign in first: this changes records, and every change "
+                                   "is recorded under the name of the person who made it")
         with self.store.transaction():
             yield Writer(self)
 

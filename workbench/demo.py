@@ -216,8 +216,10 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
         if get_user(wb.store, username) is None:
             wb.create_user(username, DEMO_PASSWORD, role, display)
             made["users"] += 1
-    if wb.user.username == "system":
-        wb.login("owner", DEMO_PASSWORD)
+        if wb.user.username == "system":
+            # once a person exists the system identity may not write: the
+            # owner (the first demo user, an admin) adds the others
+            wb.login("owner", DEMO_PASSWORD)
     total = len(ITEMS) + len(PARTIES) + len(SHIPMENTS) + len(LICENCES)
     done = 0
 
@@ -237,10 +239,10 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
         party_ids[key] = parties.save_party(wb, rec).id
         made["parties"] += 1
         tick()
-    from workbench.rules import determinations as rules_store
+    from workbench.clearance import holds
 
     for key, tag, note in PARTY_FACTS:
-        rules_store.set_party_tag(wb, party_ids[key], tag, True, note)
+        holds.set_party_tag(wb, party_ids[key], tag, True, note)
     for owned, owner, pct in OWNERSHIP:
         rec = parties.get_party(wb.store, party_ids[owned])
         rec["owners"] = [{"owner_id": party_ids[owner], "percent": pct}]

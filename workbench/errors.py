@@ -25,6 +25,11 @@ class PermissionDenied(WorkbenchError):
     """The signed-in user's role does not allow this action."""
 
 
+class SignInRequired(PermissionDenied):
+    """A change was attempted with nobody signed in while the database has
+    users: every change must carry a person's name."""
+
+
 class AuthenticationError(WorkbenchError):
     """Unknown user or wrong password (deliberately not saying which)."""
 

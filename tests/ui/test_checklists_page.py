@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
 
+from tests.ui.file_dialogs import choose_in_file_dialog
 from workbench.bootstrap import open_workbench
 from workbench.checklists import runs as cs
 from workbench.demo import DEMO_PASSWORD
@@ -360,8 +361,7 @@ def test_custom_template_from_the_page(qtbot, make_page, idle, tmp_path, monkeyp
     assert "custom-check" not in [t.id for t in cs.list_templates(page.wb.store)]
     good = tmp_path / "mine.yaml"
     good.write_bytes(CUSTOM)
-    monkeypatch.setattr("ui.pages.checklists.QFileDialog.getOpenFileName",
-                        staticmethod(lambda *a, **k: (str(good), "")))
+    choose_in_file_dialog(monkeypatch, str(good))
     page.template_btn.click()
     idle(page)
     assert "Added checklist template “A custom check”" in page.banner.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.ui.file_dialogs import choose_in_file_dialog
 from ui.dialogs.import_file import ImportDialog
 from ui.kit.ops import Ops
 from workbench.db import audit
@@ -41,11 +42,8 @@ def test_bad_rows_are_listed_and_nothing_written(qtbot, demo_wb, tmp_path: Path)
 
 
 def test_template_and_auditor(qtbot, demo_wb, tmp_path: Path, monkeypatch) -> None:
-    from PySide6.QtWidgets import QFileDialog
-
     dest = tmp_path / "items-template.xlsx"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *a, **k: (str(dest), "")))
+    choose_in_file_dialog(monkeypatch, str(dest))
     dlg, ops, _ = _dialog(qtbot, demo_wb)
     dlg.kind.setCurrentIndex(1)
     dlg.save_template()

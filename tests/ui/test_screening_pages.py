@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+
+from tests.ui.file_dialogs import choose_in_file_dialog
 
 from workbench.db import audit
 from workbench.records import parties
@@ -214,8 +215,7 @@ def test_screen_a_file_and_save_results(qtbot, wb, ops, idle, tmp_path, monkeypa
         w.writerow(["A1", "Hikvision", "CN", "carried"])
         w.writerow(["A2", "Acme Widgets GmbH", "DE", ""])
         w.writerow(["A3", "曙光信息产业股份有限公司", "CN", ""])
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *a, **k: (str(names), "")))
+    choose_in_file_dialog(monkeypatch, str(names))
     page = ScreeningPage(wb, ops)
     qtbot.addWidget(page)
     idle(ops)
@@ -329,8 +329,7 @@ def test_entry_model_pages_and_sorts_in_sql(qtbot, wb, ops, idle) -> None:
 
 
 def test_import_through_page_shows_what_changed(qtbot, wb, ops, idle, monkeypatch) -> None:
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *a, **k: (str(CSL_2019), "")))
+    choose_in_file_dialog(monkeypatch, str(CSL_2019))
     page = ListsPage(wb, ops)
     qtbot.addWidget(page)
     seen = []
@@ -396,9 +395,7 @@ def test_download_latest_from_local_server(qtbot, wb, ops, idle, server) -> None
 
 def test_download_offline_offers_file_import(qtbot, wb, ops, idle, monkeypatch) -> None:
     download.set_csl_url(wb, f"http://127.0.0.1:{_closed_port()}/consolidated.csv")
-    asked = []
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *a, **k: asked.append(a) or ("", "")))
+    asked = choose_in_file_dialog(monkeypatch, None)
     page = ListsPage(wb, ops)
     qtbot.addWidget(page)
     page.download_btn.click()

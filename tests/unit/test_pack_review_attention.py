@@ -28,8 +28,8 @@ def _in(days: int) -> str:
 def wb(tmp_db_path: Path) -> Workbench:
     w = Workbench.open(tmp_db_path)
     w.create_user("olivia", "password-123", "admin")
-    w.create_user("arthur", "password-456", "approver")
     w.login("olivia", "password-123")
+    w.create_user("arthur", "password-456", "approver")
     yield w
     w.close()
 

@@ -18,8 +18,8 @@ from workbench.packets.model import _exporter
 def wb(tmp_db_path: Path) -> Workbench:
     w = Workbench.open(tmp_db_path)
     w.create_user("olivia", "password-123", "admin")
-    w.create_user("audrey", "password-123", "auditor")
     w.login("olivia", "password-123")
+    w.create_user("audrey", "password-123", "auditor")
     yield w
     w.close()
 

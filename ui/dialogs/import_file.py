@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -34,6 +33,7 @@ from workbench.app import Workbench
 from workbench.spreadsheets import exports, imports
 
 from ui.kit.ops import Ops
+from ui.kit.files import open_file_name, save_file_name
 
 KIND_LABELS = {"parties": "Parties (customers, consignees, end users)",
                "items": "Items (chips, boards, servers)",
@@ -108,17 +108,17 @@ class ImportDialog(QDialog):
 
     # -- actions -------------------------------------------------------------
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path = open_file_name(
             self, "Choose a spreadsheet", str(Path.home()),
-            "Spreadsheets (*.csv *.xlsx *.txt);;All files (*)")
+            "Spreadsheets (*.csv *.xlsx *.txt);;All files (*)", store=self.wb.store)
         if path:
             self.path.setText(path)
 
     def save_template(self) -> None:
         kind = self.kind.currentData()
-        dest, _ = QFileDialog.getSaveFileName(
+        dest = save_file_name(
             self, "Save an import template", str(Path.home() / f"{kind}-template.xlsx"),
-            "Excel workbook (*.xlsx);;CSV (*.csv)")
+            "Excel workbook (*.xlsx);;CSV (*.csv)", store=self.wb.store)
         if dest:
             self.ops.run(lambda task: exports.write_template(kind, dest),
                          success=lambda p: self.summary.setText(f"Template saved to {p}."),

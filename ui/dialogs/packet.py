@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDateEdit,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -43,6 +42,7 @@ from workbench.packets import ExportResult, export_packet
 from ui.kit.ops import Ops, error_text
 from ui.kit.views import Banner
 from ui.kit.widgets import RecordPicker
+from ui.kit.files import existing_directory
 
 
 def _safe(text: str) -> str:
@@ -163,7 +163,7 @@ class PacketDialog(QDialog):
         self.name.setText(base)
 
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder for the packet", self.folder.text())
+        d = existing_directory(self, "Folder for the packet", self.folder.text())
         if d:
             self.folder.setText(d)
 

@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
@@ -32,6 +31,7 @@ from ui.kit.models import Column, RowsModel
 from ui.kit.ops import Ops, error_text
 from ui.kit.views import Banner, format_timestamp, heading_label, make_view, muted_label
 from ui.panels.checklist_run import RunForm
+from ui.kit.files import open_file_name
 
 
 DUE_WITHIN_DAYS = 60
@@ -165,8 +165,9 @@ class ChecklistsPage(QWidget):
 
     # -- lists -----------------------------------------------------------------------
     def choose_template(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a checklist template", str(Path.home()),
-                                              "Checklist template (*.yaml *.yml);;All files (*)")
+        path = open_file_name(self, "Add a checklist template", str(Path.home()),
+                              "Checklist template (*.yaml *.yml);;All files (*)",
+                              store=self.wb.store)
         if path:
             self.add_template_file(path)
 

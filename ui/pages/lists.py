@@ -19,7 +19,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -51,6 +50,7 @@ from ui.kit.screening_html import (
     hit_browser,
     list_label,
 )
+from ui.kit.files import open_file_name
 from ui.kit.views import (
     Banner,
     format_timestamp,
@@ -414,11 +414,11 @@ class ListsPage(QWidget):
         """Ask for a list file, then import it (see :meth:`import_path`)."""
         if not self.can_write or self.busy:
             return
-        path, _ = QFileDialog.getOpenFileName(
+        path = open_file_name(
             self, "Import a restricted-party list — for OFAC choose sdn.csv, cons_prim.csv, "
                   "sdn.xml or consolidated.xml",
             str(Path.home()),
-            "List files (*.csv *.json *.xml *.txt);;All files (*)")
+            "List files (*.csv *.json *.xml *.txt);;All files (*)", store=self.wb.store)
         if path:
             self.import_path(path)
 

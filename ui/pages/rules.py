@@ -10,7 +10,6 @@ from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -63,6 +62,7 @@ from ui.kit.widgets import (
     get_value,
 )
 from ui.panels.determination import DeterminationView
+from ui.kit.files import existing_directory
 
 
 # ----------------------------------------------------------------------------
@@ -709,7 +709,7 @@ class RulesPage(QWidget):
 
     # -- loading a pack ------------------------------------------------------------
     def choose_pack_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a rules pack folder")
+        folder = existing_directory(self, "Choose a rules pack folder")
         if folder:
             self.preview_pack(folder)
 

@@ -10,7 +10,6 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -50,6 +49,7 @@ from ui.kit.views import (
     progress_callback,
 )
 from ui.kit.widgets import CountryCombo
+from ui.kit.files import open_file_name, save_file_name
 
 
 def rescreen_after_party_save(wb: Workbench, ops: Ops, party_id: int,
@@ -564,9 +564,9 @@ class ScreeningPage(QWidget):
             self.banner.say(error_text(exc), "bad")
 
     def screen_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path = open_file_name(
             self, "Screen a file of names", str(Path.home()),
-            "Names (*.csv *.xlsx);;All files (*)")
+            "Names (*.csv *.xlsx);;All files (*)", store=self.wb.store)
         if path:
             self.screen_path(path)
 
@@ -614,9 +614,9 @@ class ScreeningPage(QWidget):
         if self.file_result is None:
             return
         stem = Path(self.file_result["file"]).stem
-        path, _ = QFileDialog.getSaveFileName(
+        path = save_file_name(
             self, "Save screening results", str(Path.home() / f"{stem}-screening.xlsx"),
-            "Excel workbook (*.xlsx);;CSV (*.csv)")
+            "Excel workbook (*.xlsx);;CSV (*.csv)", store=self.wb.store)
         if path:
             self.save_results_to(path)
 

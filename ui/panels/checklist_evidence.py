@@ -9,15 +9,14 @@ from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog
 
 from workbench.app import Change
 from workbench.checklists import runs as cs
 from workbench.records import evidence as ev
 
+from ui.kit.files import open_file_names
 from ui.kit.ops import error_text
 from ui.panels.checklist_questions import QuestionRow
-
 
 
 class EvidenceActions:
@@ -31,10 +30,10 @@ class EvidenceActions:
             self.attach_dialog(self._current.qid)
 
     def attach_dialog(self, qid: str) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
+        paths = open_file_names(
             self, "Attach evidence", str(Path.home()),
             "Documents and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.docx *.xlsx *.eml "
-            "*.msg *.txt);;All files (*)")
+            "*.msg *.txt);;All files (*)", store=self.wb.store)
         if paths:
             self.attach_files(qid, paths)
 

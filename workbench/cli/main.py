@@ -20,7 +20,7 @@ from workbench import __version__, users
 from workbench.db import audit
 from workbench.cli import checklists, clearance, packets, rules, screening
 from workbench.cli.common import Ctx, pass_ctx, progress_bar
-from workbench.errors import WorkbenchError
+from workbench.errors import SignInRequired, WorkbenchError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -305,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as e:
         e.show()
         return e.exit_code
+    except SignInRequired as e:
+        click.echo(f"workbench: {e}; name yourself with --user NAME (or $WORKBENCH_USER)",
+                   err=True)
+        return 1
     except WorkbenchError as e:
         click.echo(f"workbench: {e}", err=True)
         return 1

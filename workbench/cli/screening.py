@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -153,16 +155,20 @@ def register(cli: click.Group) -> None:
             from workbench.screening.batch import result_rows, screen_file
 
             wb = c.workbench()
-            if wb.store.scalar("select count(*) from user"):
-                try:
-                    wb = c.signed_in()
-                except WorkbenchError:
-                    pass  # screening itself is read-only; the run is then not recorded
+            # a named user signs in (a wrong password is refused); with nobody
+            # named the screening still runs, read-only, and is not recorded
+            named = bool(c.username or os.environ.get("WORKBENCH_USER"))
+            record = named or not wb.store.scalar("select count(*) from user")
+            if named:
+                wb = c.signed_in()
             cb, finish = progress_bar(f"Screening {file.name}")
             try:
-                data = screen_file(wb, file, threshold=threshold, progress=cb)
+                data = screen_file(wb, file, threshold=threshold, progress=cb, record=record)
             finally:
                 finish()
+            if not record:
+                click.echo("Not recorded: sign in with --user NAME (or $WORKBENCH_USER) to "
+                           "keep this screening run in the audit trail.", err=True)
             if out:
                 from workbench.spreadsheets.exports import Sheet, write_sheets
 

@@ -38,6 +38,20 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _create_private(path: Path) -> None:
+    """Create an empty file readable by its owner only (0600). SQLite gives
+    the -wal and -shm the database file's mode, so they follow. The database
+    holds password hashes and the whole compliance record: other local users
+    have no business reading it. Only ever called before any connection to
+    `path` exists in this process (closing this descriptor later would drop
+    SQLite's locks)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 class Store:
     """An open workbench database file.
 
@@ -57,6 +71,8 @@ class Store:
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a database file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if create and not self.path.exists():
+            _create_private(self.path)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -182,6 +198,44 @@ class Store:
         conn.execute("commit")
 
     # -- maintenance -------------------------------------------------------
+    # -- the database's own files ------------------------------------------
+    OWN_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+    def is_own_file(self, path: str | os.PathLike[str]) -> bool:
+        """Whether `path` is this database or one of its -wal/-shm/-journal
+        files (the same file by device and inode, or by resolved name when
+        it does not exist yet). Never opens anything: stat only.
+
+        Why it matters: closing ANY descriptor of the database file in this
+        process drops every POSIX lock SQLite holds on it, after which
+        another process believes it is alone, checkpoints and deletes the
+        live -wal and -shm (sqlite.org/howtocorrupt.html §2.2). So nothing
+        in the process may open these files except SQLite itself."""
+        p = Path(path)
+        try:
+            st = os.stat(p)
+        except OSError:
+            st = None
+        for suffix in self.OWN_SUFFIXES:
+            own = Path(f"{self.path}{suffix}")
+            if st is not None:
+                try:
+                    o = os.stat(own)
+                except OSError:
+                    continue
+                if (o.st_dev, o.st_ino) == (st.st_dev, st.st_ino):
+                    return True
+            elif p.resolve() == own.resolve():
+                return True
+        return False
+
+    def refuse_own_file(self, path: str | os.PathLike[str], what: str = "file") -> None:
+        """Raise StoreError when `path` is one of this database's own files
+        (see :meth:`is_own_file`); read-only."""
+        if self.is_own_file(path):
+            raise StoreError(f"{path}: that is the workbench's own database; it cannot be "
+                             f"used as the {what}. Choose another file.")
+
     def backup(self, dest: str | os.PathLike[str],
                progress: Callable[[int, int], None] | None = None) -> Path:
         """Copy the database to `dest` with SQLite's online backup.
@@ -191,7 +245,7 @@ class Store:
         source is never touched. Safe while other connections write.
         """
         dest = Path(dest)
-        if dest.resolve() == self.path.resolve():
+        if self.is_own_file(dest):
             raise StoreError("the backup file cannot be the database itself")
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Leftovers of a backup killed mid-way never look like a backup (they
@@ -200,6 +254,7 @@ class Store:
             stale.unlink(missing_ok=True)
         tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
         tmp.unlink(missing_ok=True)
+        _create_private(tmp)  # a copy holds the password hashes too
         target = sqlite3.connect(str(tmp))
         try:
             def _cb(status: int, remaining: int, total: int) -> None:

@@ -177,6 +177,7 @@ def add_file(wb: Workbench, path: str | os.PathLike[str], *,
              link: tuple[str, Any] | None = None,
              limit: int = MAX_EVIDENCE_BYTES) -> Change:
     """Read a file and store it as evidence (see :func:`store_evidence`)."""
+    wb.store.refuse_own_file(path, "evidence")
     data, name = read_file_for_evidence(path, limit)
     return store_evidence(wb, data, name, link=link, limit=limit)
 

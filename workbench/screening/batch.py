@@ -35,6 +35,7 @@ def screen_file(wb: Workbench, path: str | Path, *, threshold: float | None = No
     ``name`` column is missing.
     """
     path = Path(path)
+    wb.store.refuse_own_file(path, "file of names")
     thr = DEFAULT_THRESHOLD if threshold is None else threshold
     index, snaps = IndexCache.get(wb.store)
     if not snaps:

@@ -98,6 +98,7 @@ def import_list(wb: Workbench, path: str | Path, *, format: str | None = None,
     file read) was imported before, Cancelled when `cancel` fires. Runs in
     the caller's thread; expect seconds for a full CSL file.
     """
+    wb.store.refuse_own_file(path, "list file")
     parsed = parse_file(path, format=format, progress=progress, cancel=cancel)
     return store_parsed(wb, parsed, cancel=cancel, allow_duplicate=allow_duplicate)
 

@@ -1236,6 +1236,7 @@ def import_file(wb: Workbench, kind: str, path: str | os.PathLike[str], *,
     for the whole import (readers are not blocked: WAL); run it on a
     background worker in the UI.
     """
+    wb.store.refuse_own_file(path, "file to import")
     if kind not in _IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}; use one of {', '.join(KINDS)}")
     if not wb.user.can_write:
