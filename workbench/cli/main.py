@@ -10,9 +10,11 @@ and ``$WORKBENCH_PASSWORD`` (or a hidden prompt).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -144,19 +146,59 @@ def backup(c: Ctx, dest: Path) -> None:
         wb.store.backup(dest, progress=cb)
     finally:
         finish()
-    c.out({"backup": str(dest), "bytes": dest.stat().st_size},
-          f"Backed up {c.db_path} to {dest} ({dest.stat().st_size:,} bytes)")
+    # the copy's anchor, kept with it: later, the live trail must still hold it
+    anchor, warnings = _write_anchor(wb, Path(f"{dest}.anchor.json"))
+    for w in warnings:
+        click.echo(w, err=True)
+    c.out({"backup": str(dest), "bytes": dest.stat().st_size, "anchor": str(anchor)},
+          f"Backed up {c.db_path} to {dest} ({dest.stat().st_size:,} bytes); audit anchor "
+          f"{anchor}")
+
+
+def _write_anchor(wb: Any, out: Path) -> tuple[Path, list[str]]:
+    """Sign and write an anchor of `wb`'s trail; (file, key warnings)."""
+    from workbench.packets import anchors
+    from workbench.packets.model import _exporter
+    from workbench.packets.signing import _passphrase, ensure_key, key_dir_for
+
+    org = _exporter(wb.store)
+    key = ensure_key(key_dir_for(wb.store.path), org)
+    made_by = None if wb.user.username == "system" else wb.user.username
+    body = anchors.make_anchor(wb.store, organisation=org, made_by=made_by)
+    signed = anchors.sign_anchor(body, key.key_path, key.cert_pem(), _passphrase())
+    return anchors.write_anchor(signed, out), key.warnings
+
+
+def _against(store: Any, files: tuple[Path, ...]) -> tuple[list[str], list[str]]:
+    """(problems, facts) of the trail compared with outside copies."""
+    from workbench.packets import anchors
+
+    claims = [anchors.read_claim(f) for f in files]
+    problems = anchors.check_against(store, claims)
+    facts = [f"{cl.source}: {cl.kind}, event {cl.seq if cl.seq is not None else '?'} "
+             f"head {cl.head[:16]}…" + (f" ({'; '.join(cl.facts)})" if cl.facts else "")
+             for cl in claims]
+    return problems, facts
+
+
+_AGAINST = click.option(
+    "--against", "against", multiple=True, type=click.Path(path_type=Path),
+    help="An audit anchor, packet PDF or packet workbook made earlier (repeatable): the "
+         "trail must still hold its head.")
 
 
 @cli.command()
+@_AGAINST
 @pass_ctx
-def check(c: Ctx) -> None:
+def check(c: Ctx, against: tuple[Path, ...]) -> None:
     """Integrity check, foreign key check and audit-chain verification."""
     wb = c.workbench()
     problems = wb.store.integrity_problems()
     result = audit.verify(wb.store)
-    ok = not problems and result.ok
-    data = {"ok": ok, "integrity": problems or ["ok"], "audit": result.as_dict()}
+    outside, _facts = _against(wb.store, against) if against else ([], [])
+    ok = not problems and result.ok and not outside
+    data = {"ok": ok, "integrity": problems or ["ok"], "audit": result.as_dict(),
+            "against": outside}
 
     def text() -> str:
         lines = [f"database: {'ok' if not problems else 'PROBLEMS'}"]
@@ -165,6 +207,10 @@ def check(c: Ctx) -> None:
                      f"{result.events} events verified, head {result.head[:16]}…")
         if not result.ok:
             lines.append(f"  {result.problem}")
+        if against:
+            lines.append(f"outside copies: {'ok' if not outside else 'DO NOT MATCH'} "
+                         f"({len(against)} checked)")
+            lines += [f"  {p}" for p in outside]
         return "\n".join(lines)
 
     c.out(data, text)
@@ -178,15 +224,51 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@_AGAINST
 @pass_ctx
-def audit_verify(c: Ctx) -> None:
-    """Walk the hash chain; name the first edited, removed or reordered event."""
-    result = audit.verify(c.workbench().store)
-    c.out(result.as_dict(),
-          lambda: (f"ok: {result.events} events, head {result.head}" if result.ok
-                   else f"BROKEN at event {result.event_seq}: {result.problem}"))
-    if not result.ok:
+def audit_verify(c: Ctx, against: tuple[Path, ...]) -> None:
+    """Walk the hash chain; name the first edited, removed or reordered event.
+
+    The chain alone cannot show a cut tail or a trail rewritten and re-hashed;
+    --against compares it with anchors, packets or backup anchors made before."""
+    store = c.workbench().store
+    result = audit.verify(store)
+    outside, facts = _against(store, against) if against else ([], [])
+
+    def text() -> str:
+        lines = [f"ok: {result.events} events, head {result.head}" if result.ok
+                 else f"BROKEN at event {result.event_seq}: {result.problem}"]
+        if against and not outside:
+            lines.append(f"the trail holds {len(against)} outside "
+                         f"cop{'y' if len(against) == 1 else 'ies'}:")
+            lines += [f"  {f}" for f in facts]
+        elif outside:
+            lines.append("DOES NOT MATCH what was recorded outside the database:")
+            lines += [f"  {p}" for p in outside]
+        return "\n".join(lines)
+
+    c.out({**result.as_dict(), "against": outside, "copies": facts}, text)
+    if not result.ok or outside:
         sys.exit(1)
+
+
+@audit_group.command("anchor")
+@click.argument("out", type=click.Path(path_type=Path))
+@pass_ctx
+def audit_anchor(c: Ctx, out: Path) -> None:
+    """Write a signed anchor of the trail (sequence number, head hash, time) to
+    OUT. Keep it away from the database (another disk, a mail to yourself):
+    `audit verify --against OUT` later proves the trail still holds it."""
+    wb = c.workbench()
+    if c.db_path.resolve().parent == out.resolve().parent:
+        click.echo("note: the anchor is beside the database; a copy elsewhere is what "
+                   "protects against someone who can change both", err=True)
+    path, warnings = _write_anchor(wb, out)
+    for w in warnings:
+        click.echo(w, err=True)
+    a = json.loads(path.read_text(encoding="utf-8"))
+    c.out({"anchor": str(path), "seq": a["seq"], "head": a["head"], "made_at": a["made_at"]},
+          f"Anchored event {a['seq']} (head {a['head'][:16]}…) at {a['made_at']} in {path}")
 
 
 @audit_group.command("log")

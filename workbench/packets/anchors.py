@@ -1,0 +1,223 @@
+"""Audit anchors: the trail's head kept outside the database.
+
+The hash chain shows an edit, a removal or a reordering *inside* the trail,
+but someone with the file and sqlite3 can cut its tail, or rewrite events
+and re-hash everything after them, and the chain is whole again. What
+catches that is a copy of the head kept elsewhere: an anchor file (sequence
+number, head hash, time, signed with the organisation key), a packet (its
+manifest carries the head) or a backup's anchor. ``check_against`` fails
+when the database does not hold that head at that place.
+
+An anchor is JSON::
+
+    {"format": "workbench-audit-anchor/1", "database": "workbench.db",
+     "organisation": "…", "seq": 812, "head": "…64 hex…", "made_at": "…Z",
+     "made_by": "olivia", "signature": {"alg": "RSA-PKCS1v15-SHA256",
+     "cert_sha256": "…", "cert_pem": "…", "value": "…base64…"}}
+
+The signature covers the canonical JSON of every field but ``signature``.
+Read-only towards the database; writing an anchor touches only its file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.db import audit
+from workbench.db.store import Store, utc_now
+from workbench.errors import WorkbenchError
+
+FORMAT = "workbench-audit-anchor/1"
+MAX_ANCHOR_BYTES = 1_000_000
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class AnchorError(WorkbenchError):
+    """A file given as an anchor cannot be read as one (names the file)."""
+
+
+@dataclass
+class Claim:
+    """What one outside copy says the trail held: `head` at `seq` (seq None
+    for a packet, which records the head only)."""
+
+    source: str
+    kind: str  # anchor, packet PDF, packet workbook, backup anchor
+    head: str
+    seq: int | None = None
+    made_at: str | None = None
+    facts: list[str] = field(default_factory=list)
+
+
+def _body_bytes(body: dict[str, Any]) -> bytes:
+    return audit.canonical_json(body).encode("utf-8")
+
+
+def make_anchor(store: Store, *, organisation: str, made_by: str) -> dict[str, Any]:
+    """The unsigned anchor of the trail as it stands now. Read-only."""
+    row = store.one("select seq, hash from audit_event order by seq desc limit 1")
+    return {"format": FORMAT, "database": store.path.name, "organisation": organisation,
+            "seq": 0 if row is None else int(row["seq"]),
+            "head": audit.GENESIS if row is None else row["hash"],
+            "made_at": utc_now(), "made_by": made_by}
+
+
+def sign_anchor(body: dict[str, Any], key_path: Path, cert_pem: bytes,
+                passphrase: bytes | None) -> dict[str, Any]:
+    """`body` with its signature by the organisation key. Pure apart from
+    reading the key file."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from workbench.packets.signing import cert_fingerprint
+
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=passphrase)
+    sig = key.sign(_body_bytes(body), padding.PKCS1v15(), hashes.SHA256())
+    return {**body, "signature": {"alg": "RSA-PKCS1v15-SHA256",
+                                  "cert_sha256": cert_fingerprint(cert_pem),
+                                  "cert_pem": cert_pem.decode("ascii"),
+                                  "value": base64.b64encode(sig).decode("ascii")}}
+
+
+def write_anchor(anchor: dict[str, Any], out: str | os.PathLike[str]) -> Path:
+    """Write `anchor` to `out` atomically (temp file, fsync, rename), 0600."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(anchor, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, out)
+    return out
+
+
+def _anchor_claim(path: Path, data: bytes, trusted_cert: bytes | None) -> Claim:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from workbench.packets.signing import cert_fingerprint
+
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise AnchorError(f"{path}: not an audit anchor (not JSON: {e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise AnchorError(f"{path}: not an audit anchor (format is not {FORMAT})")
+    seq, head, sig = doc.get("seq"), doc.get("head"), doc.get("signature")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or seq > 2**62:
+        raise AnchorError(f"{path}: seq must be a whole number ≥ 0")
+    if not isinstance(head, str) or not _HEX64.match(head):
+        raise AnchorError(f"{path}: head must be 64 hexadecimal characters")
+    if not isinstance(sig, dict) or not isinstance(sig.get("value"), str) \
+            or not isinstance(sig.get("cert_pem"), str):
+        raise AnchorError(f"{path}: the anchor is not signed")
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    try:
+        pem = sig["cert_pem"].encode("ascii")
+        cert = x509.load_pem_x509_certificate(pem)
+        cert.public_key().verify(base64.b64decode(sig["value"], validate=True),
+                                 _body_bytes(body), padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        raise AnchorError(f"{path}: the signature does not match the anchor's content "
+                          f"(the file was edited)") from None
+    except (ValueError, TypeError, UnicodeEncodeError) as e:
+        raise AnchorError(f"{path}: the signature cannot be read ({e})") from None
+    fp = cert_fingerprint(pem)
+    facts = [f"signed by certificate {fp[:16]}…"]
+    if trusted_cert is not None and cert_fingerprint(trusted_cert) != fp:
+        raise AnchorError(f"{path}: signed by certificate {fp[:16]}…, not by the "
+                          f"organisation's certificate {cert_fingerprint(trusted_cert)[:16]}…")
+    return Claim(str(path), "anchor", head, seq, doc.get("made_at"), facts)
+
+
+def _pdf_claim(path: Path) -> Claim:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False)
+        keywords = str(reader.trailer_view["/Info"].get_object().get("/Keywords", ""))
+    except Exception as e:  # a damaged PDF is "not a packet", in one line
+        raise AnchorError(f"{path}: cannot be read as a packet PDF ({e})") from None
+    m = re.search(r"audit-chain-head=([0-9a-f]{64})", keywords)
+    if not m:
+        raise AnchorError(f"{path}: a PDF, but not a workbench packet (no audit chain head)")
+    return Claim(str(path), "packet PDF", m.group(1))
+
+
+def _xlsx_claim(path: Path) -> Claim:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            # the manifest sheet holds it (written last); look no further than
+            # the first rows of each sheet, so a huge workbook costs nothing
+            head = next((str(r[1]) for ws in wb.worksheets
+                         for r in ws.iter_rows(max_row=60, max_col=2, values_only=True)
+                         if r and r[0] == "Audit chain head" and r[1]), None)
+        finally:
+            wb.close()
+    except Exception as e:  # any unreadable workbook is "not a packet", one line
+        raise AnchorError(f"{path}: cannot be read as a packet workbook ({e})") from None
+    if head is None or not _HEX64.match(head):
+        raise AnchorError(f"{path}: a workbook, but not a workbench packet "
+                          f"(no audit chain head in its manifest)")
+    return Claim(str(path), "packet workbook", head)
+
+
+def read_claim(path: str | os.PathLike[str], *, trusted_cert: bytes | None = None) -> Claim:
+    """What an anchor file, a packet PDF or a packet workbook says the trail
+    held. Raises AnchorError naming the file. Read-only."""
+    p = Path(path)
+    if not p.is_file():
+        raise AnchorError(f"{p}: no such file")
+    if p.suffix.lower() == ".pdf":
+        return _pdf_claim(p)
+    if p.suffix.lower() == ".xlsx":
+        return _xlsx_claim(p)
+    if p.stat().st_size > MAX_ANCHOR_BYTES:
+        raise AnchorError(f"{p}: too large for an audit anchor")
+    return _anchor_claim(p, p.read_bytes(), trusted_cert)
+
+
+def check_against(store: Store, claims: list[Claim]) -> list[str]:
+    """Problems, one line each, where the database does not hold what a
+    claim says: a missing event (the trail was cut), another hash at that
+    place (events were rewritten), a packet's head found nowhere. Empty when
+    every claim holds. Read-only."""
+    problems = []
+    last = store.one("select seq from audit_event order by seq desc limit 1")
+    count = 0 if last is None else int(last["seq"])
+    for c in claims:
+        if c.seq is not None:
+            if c.seq == 0:
+                continue
+            row = store.one("select hash from audit_event where seq = ?", (c.seq,))
+            if row is None:
+                problems.append(f"{c.source}: the anchor records event {c.seq} (made "
+                                f"{c.made_at}), but the database has only {count} events: "
+                                f"the trail was cut after the anchor")
+            elif row["hash"] != c.head:
+                problems.append(f"{c.source}: event {c.seq} in the database is not the one "
+                                f"anchored (hash {row['hash'][:16]}…, anchored "
+                                f"{c.head[:16]}…): events up to {c.seq} were rewritten")
+        elif store.one("select 1 from audit_event where hash = ?", (c.head,)) is None \
+                and c.head != audit.GENESIS:
+            problems.append(f"{c.source}: the {c.kind}'s audit chain head {c.head[:16]}… is "
+                            f"not in the database: the trail was cut or rewritten since "
+                            f"the packet was made (or the packet comes from another "
+                            f"database)")
+    return problems
