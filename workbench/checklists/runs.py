@@ -242,11 +242,21 @@ def _eccns_of_shipment(store: Store, shipment: dict[str, Any], date: str, pack: 
     return out
 
 
+class _Unknown(frozenset):
+    """The members of a set the pack in force does not define: everything,
+    so the checklist applies (fail closed) instead of never applying."""
+
+    def __contains__(self, code: object) -> bool:
+        return True
+
+
 def _members(pack: Any, name: str, date: str) -> frozenset[str]:
     try:
         return pack.members(name, date)
     except KeyError:
-        return frozenset()  # a custom template naming a set this pack lacks: no match
+        # a template naming a set this pack lacks: apply it, and the reason
+        # says why, rather than silently skip a check
+        return _Unknown()
 
 
 def _evaluate(cond: dict[str, Any], ctx: dict[str, Any], t: Template) -> list[str] | None:

@@ -185,6 +185,10 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, Lines]:
         raise TemplateError(file, None, f"not valid YAML ({e})") from None
     except RecursionError:
         raise TemplateError(file, None, "YAML nested too deeply") from None
+    except (ValueError, OverflowError) as e:
+        # PyYAML's own constructors: 2023-02-30, or an integer of thousands of
+        # digits (Python's int-from-text limit)
+        raise TemplateError(file, None, f"a value cannot be read ({e})") from None
     finally:
         loader.dispose()
     return doc, lines
@@ -310,6 +314,21 @@ def _check_condition(cond: Any, file: str, lines: Lines, path: tuple, depth: int
     if k in ("any", "all"):
         for i, c in enumerate(v):
             _check_condition(c, file, lines, (*path, k, i), depth + 1)
+    if k.endswith("_in_set") and isinstance(v, str):
+        # a misspelt set would silently never apply (D5_OR_MACA): refuse a name
+        # the built-in rules pack does not define, suggesting the nearest one
+        import difflib
+
+        from workbench.rules.pack import builtin_pack
+
+        b = builtin_pack()
+        names = sorted({*b.groups, *b.sets})
+        if v not in names:
+            near = difflib.get_close_matches(v, names, n=1)
+            raise TemplateError(file, _line_for(lines, (*path, k)),
+                                f"{k}: {v!r} is not a country group or set of the rules "
+                                f"pack" + (f"; did you mean {near[0]!r}?" if near else
+                                           f" (known: {', '.join(names)})"))
 
 
 def validate_document(doc: Any, lines: Lines, file: str, origin: str = "custom") -> Template:

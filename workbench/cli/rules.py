@@ -196,6 +196,9 @@ def determine_cmd(input_path: Path | None, shipment_ref: str | None, save: bool,
             txn = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise WorkbenchError(f"{input_path}: not valid JSON ({e})") from None
+        except RecursionError:
+            raise WorkbenchError(f"{input_path}: JSON nested too deeply to be a "
+                                 f"transaction") from None
         if date and isinstance(txn, dict):
             txn["date"] = date
         st = _maybe_store(c)

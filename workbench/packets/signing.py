@@ -107,6 +107,13 @@ def ensure_key(directory: str | os.PathLike[str], organisation: str) -> OrgKey:
                 .sign(key, hashes.SHA256()))
         k.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         k.created = True
+    elif not k.cert_path.exists():
+        from workbench.errors import WorkbenchError
+
+        raise WorkbenchError(
+            f"{k.cert_path}: the organisation certificate is missing beside its key "
+            f"{k.key_path}; restore it from a backup (auditors compare its fingerprint), "
+            f"or move the key away to make a new key and certificate")
     else:
         # Tighten permissions someone loosened (a copy, a backup restore).
         if os.name == "posix" and (k.key_path.stat().st_mode & 0o077):

@@ -136,6 +136,11 @@ def read_file_for_evidence(path: str | os.PathLike[str],
     """Read a file to attach: (bytes, original name). Side effects: reads at
     most `limit` + 1 bytes, so a huge file is refused without loading it."""
     p = Path(path)
+    if p.is_symlink():
+        # what is attached must be what the officer saw: a link can point at
+        # any file (a system file, or one that changes after it was chosen)
+        raise EvidenceError(f"{p}: is a link to {os.path.realpath(p)}; attach the file "
+                            f"itself")
     if not p.is_file():
         raise EvidenceError(f"{p}: no such file")
     size = p.stat().st_size

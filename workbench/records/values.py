@@ -154,18 +154,28 @@ def parse_date(value: Any) -> str:
         raise ValueError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
+# Far above any real quantity or amount in minor units, far below SQLite's
+# 2^63 (beyond which the driver raises OverflowError instead of a message).
+MAX_WHOLE = 10**15
+
+
 def parse_int(value: Any, *, minimum: int | None = None) -> int:
     if isinstance(value, bool):
         raise ValueError("a whole number is required")
     if isinstance(value, float):
-        if not value.is_integer():
+        if value != value or value in (float("inf"), float("-inf")) \
+                or not value.is_integer():
             raise ValueError(f"{value} is not a whole number")
-        n = int(value)
+        n = int(value) if abs(value) <= MAX_WHOLE else MAX_WHOLE + 1
     else:
         text = str(value if value is not None else "").strip().replace(",", "")
         if not re.fullmatch(r"[+-]?\d+", text):
-            raise ValueError(f"{value!r} is not a whole number")
-        n = int(text)
+            raise ValueError(f"{value!r} is not a whole number" if len(text) <= 40
+                             else "is not a whole number")
+        # thousands of digits: Python's int-from-text limit would raise first
+        n = int(text) if len(text.lstrip("+-")) <= 18 else MAX_WHOLE + 1
+    if abs(n) > MAX_WHOLE:
+        raise ValueError(f"must be at most {MAX_WHOLE:,}")
     if minimum is not None and n < minimum:
         raise ValueError(f"must be at least {minimum}")
     return n

@@ -13,6 +13,7 @@ No I/O, no database; thread-safe.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from typing import Any
@@ -59,6 +60,15 @@ def validate_txn(txn: Any) -> None:
         e = jsonschema.exceptions.best_match(errs) or errs[0]
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
         raise TxnError(path.lstrip(".") or "(top)", e.message)
+    # the schema checks the shape of a date; the calendar is checked here
+    dated = [("date", txn["date"])] + [
+        (f"items[{i}].commercially_available_in_us_on", it["commercially_available_in_us_on"])
+        for i, it in enumerate(txn["items"]) if it.get("commercially_available_in_us_on")]
+    for where, value in dated:
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise TxnError(where, f"{value} is not a date in the calendar") from None
 
 
 def _up(v: Any) -> Any:

@@ -77,6 +77,21 @@ class _Loader(yaml.SafeLoader):
         self._depth = 0
         self._count = 0
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:  # type: ignore[override]
+        # PyYAML keeps the last of two equal keys; in a rules pack that would
+        # silently drop a rule's condition or a date, so a repeat is an error
+        seen: set[Any] = set()
+        for k, _v in node.value:
+            key = self.construct_object(k, deep=True)
+            try:
+                if key in seen:
+                    raise yaml.YAMLError(f"line {k.start_mark.line + 1}: key {key!r} "
+                                         f"appears twice")
+                seen.add(key)
+            except TypeError:  # an unhashable key: the constructor refuses it below
+                break
+        return super().construct_mapping(node, deep)
+
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             ev = self.peek_event()
@@ -129,6 +144,10 @@ def safe_yaml(data: bytes, file: str) -> Any:
         raise PackError(file, "", f"not valid YAML ({e})") from None
     except RecursionError:
         raise PackError(file, "", "YAML nested too deeply") from None
+    except (ValueError, OverflowError) as e:
+        # PyYAML's own constructors: 2023-02-30, or an integer of thousands of
+        # digits (Python's int-from-text limit)
+        raise PackError(file, "", f"a value cannot be read ({e})") from None
     finally:
         loader.dispose()
     return _isoify(doc)

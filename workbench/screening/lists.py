@@ -480,6 +480,8 @@ def _parse_csl_csv(path: Path, text: str, tick: _Ticker) -> tuple[list[ListEntry
 def _parse_csl_json(path: Path, text: str, tick: _Ticker) -> tuple[list[ListEntry], str | None]:
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise ListFileError(path, "is JSON nested too deeply to be a screening list") from None
     except json.JSONDecodeError as e:
         # An error at the very end of the text means the document stopped early.
         # strict JSON forbids raw newlines in strings, so an unclosed string
@@ -505,8 +507,13 @@ def _parse_csl_json(path: Path, text: str, tick: _Ticker) -> tuple[list[ListEntr
     for i, rec in enumerate(results, start=1):
         if not isinstance(rec, dict) or not str(rec.get("name") or "").strip():
             raise ListFileError(path, "result is not a list entry (no name)", row=i)
+        for key in ("addresses", "ids", "alt_names", "programs"):
+            if not isinstance(rec.get(key), (list, str, type(None))):
+                raise ListFileError(path, f'"{key}" must be a list or a text, not '
+                                          f'{type(rec.get(key)).__name__}', row=i)
         addrs = []
-        for a in rec.get("addresses") or []:
+        raw_addrs = rec.get("addresses")
+        for a in ([raw_addrs] if isinstance(raw_addrs, str) else raw_addrs or []):
             if isinstance(a, dict):
                 addrs.append(Address(street=str(a.get("address") or ""), city=str(a.get("city") or ""),
                                      state=str(a.get("state") or a.get("state_or_province") or ""),
@@ -515,7 +522,8 @@ def _parse_csl_json(path: Path, text: str, tick: _Ticker) -> tuple[list[ListEntr
             elif isinstance(a, str):
                 addrs.append(_csl_address(a))
         ids = []
-        for d in rec.get("ids") or []:
+        raw_ids = rec.get("ids")
+        for d in ([raw_ids] if isinstance(raw_ids, str) else raw_ids or []):
             if isinstance(d, dict):
                 ids.append({k: str(v) for k, v in d.items() if v not in (None, "")})
             else:
