@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -63,7 +65,25 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
         raise PacketError("set the exporter's name first (File → Settings, or `workbench "
                           "settings set exporter-name NAME`): the signing certificate made "
                           "with the first signed packet carries it")
-    made: list[Path] = []
+    # Files are made in a hidden staging folder beside each destination, the
+    # audit event is committed, and only then are the files moved into place:
+    # a kill before the commit leaves no packet outside the trail (only a
+    # hidden ".packet-partial-…" folder, swept by the next export); a kill
+    # after it leaves a recorded export whose files are missing, never the
+    # reverse.
+    stages: dict[Path, Path] = {}
+
+    def staged(dest: str | os.PathLike[str]) -> Path:
+        d = Path(dest)
+        folder = d.parent.resolve()
+        if folder not in stages:
+            folder.mkdir(parents=True, exist_ok=True)
+            _sweep_stale_stages(folder)
+            stages[folder] = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-",
+                                                   dir=folder))
+        return stages[folder] / d.name
+
+    moves: list[tuple[Path, Path]] = []
     try:
         step(1)
         if pdf:
@@ -78,30 +98,59 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
             doc = build_pdf(packet, manifest)
             step(2)
             res.pdf = attach_and_sign(
-                doc, pdf, key,
+                doc, staged(pdf), key,
                 attachments=packet_attachments(packet, manifest, blobs),
                 reason=f"Audit packet {packet.packet_id}, manifest SHA-256 "
                        f"{res.manifest_sha256}")
-            made.append(res.pdf)
+            moves.append((res.pdf, Path(pdf)))
         step(3)
         if xlsx:
             from workbench.packets.xlsx import write_xlsx
 
-            res.xlsx = write_xlsx(packet, xlsx, manifest)
-            made += [res.xlsx, res.xlsx.with_name(res.xlsx.name + ".sha256")]
+            res.xlsx = write_xlsx(packet, staged(xlsx), manifest)
+            side = res.xlsx.with_name(res.xlsx.name + ".sha256")
+            moves += [(res.xlsx, Path(xlsx)), (side, Path(f"{xlsx}.sha256"))]
         step(4)
         record_export(wb, res)
     except BaseException as e:
         # all or nothing: a packet missing its PDF or workbook is not sent by
         # mistake, and every packet that exists has its audit event
-        for p in made:
-            p.unlink(missing_ok=True)
+        for folder in stages.values():
+            shutil.rmtree(folder, ignore_errors=True)
         if isinstance(e, OSError):
             where = e.filename or pdf or xlsx
             raise PacketError(f"cannot write the packet to {where}: "
                               f"{e.strerror or e}; nothing was kept") from e
         raise
+    try:
+        for src, dest in moves:
+            os.replace(src, dest)
+    except OSError as e:
+        raise PacketError(f"the export is recorded, but its files could not be moved into "
+                          f"place ({e.strerror or e}); they are in "
+                          f"{', '.join(map(str, stages.values()))}") from e
+    for folder in stages.values():
+        shutil.rmtree(folder, ignore_errors=True)
+    res.pdf = Path(pdf) if pdf else None
+    res.xlsx = Path(xlsx) if xlsx else None
     return res
+
+
+STAGE_PREFIX = ".packet-partial-"
+
+
+def _sweep_stale_stages(folder: Path) -> None:
+    """Remove staging folders of exports killed mid-way (their process is
+    gone); a live export's folder is left alone."""
+    for d in folder.glob(f"{STAGE_PREFIX}*"):
+        pid = d.name[len(STAGE_PREFIX):].split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            continue  # someone else's live process
 
 
 def record_export(wb: Any, res: ExportResult) -> int:
