@@ -19,6 +19,18 @@ from workbench.records.parties import find_party
 from workbench.records.shipments import find_shipment
 
 
+def _busy_notice() -> Callable[[float], None]:
+    """Say once, on stderr, that a write is waiting for another program."""
+    said = []
+
+    def notice(waited: float) -> None:
+        if not said:
+            said.append(True)
+            click.echo("busy: another program is writing to the database; waiting "
+                       "(Ctrl+C to give up)…", err=True)
+    return notice
+
+
 class Ctx:
     """Lazily opened façade shared by the subcommands of one invocation."""
 
@@ -35,6 +47,7 @@ class Ctx:
                     f"{self.db_path}: no database here; create one with "
                     f"`workbench --db {self.db_path} init` (add --demo for demo data)")
             self._wb = Workbench.open(self.db_path)
+            self._wb.store.busy_notice = _busy_notice()
         return self._wb
 
     def signed_in(self) -> Workbench:

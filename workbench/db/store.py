@@ -19,6 +19,7 @@ import os
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -52,6 +53,10 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than a write waits."""
+
+
 class Store:
     """An open workbench database file.
 
@@ -74,6 +79,9 @@ class Store:
         if create and not self.path.exists():
             _create_private(self.path)
         self._local = threading.local()
+        # how long a write waits for another process's write to finish
+        self.write_wait_s = float(os.environ.get("WORKBENCH_WRITE_WAIT_S") or 120)
+        self.busy_notice: Callable[[float], None] | None = None
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self.backup_before_migration: Path | None = None
@@ -104,7 +112,8 @@ class Store:
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open ({e})") from e
         conn.row_factory = sqlite3.Row
-        conn.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        # one attempt waits at most this long; _begin retries up to write_wait_s
+        conn.execute(f"pragma busy_timeout = {self._wait_ms()}")
         conn.execute("pragma foreign_keys = on")
         try:
             mode = conn.execute("pragma journal_mode = wal").fetchone()[0]
@@ -186,7 +195,7 @@ class Store:
             finally:
                 self._local.depth -= 1
             return
-        conn.execute("begin immediate")
+        self._begin(conn)
         self._local.depth = 1
         try:
             yield conn
@@ -195,7 +204,49 @@ class Store:
             conn.execute("rollback")
             raise
         self._local.depth = 0
-        conn.execute("commit")
+        try:
+            conn.execute("commit")
+        except sqlite3.OperationalError as e:
+            conn.execute("rollback")
+            raise StoreBusy(f"{self.path}: the change could not be saved ({e}); nothing "
+                            f"was changed, try again") from None
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, waiting for another writer (SQLite's busy timeout
+        per attempt) up to ``write_wait_s`` in all; ``busy_notice(waited)``
+        is told each time it is still waiting, so a front end can say
+        "busy, waiting" instead of freezing. Raises StoreBusy in the end."""
+        t0 = time.monotonic()
+        quick = self.busy_notice is not None
+        if quick:
+            # a short first try, so the caller hears at once that it waits
+            conn.execute("pragma busy_timeout = 200")
+        try:
+            while True:
+                try:
+                    conn.execute("begin immediate")
+                    return
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) and "busy" not in str(e):
+                        raise
+                    waited = time.monotonic() - t0
+                    if self.busy_notice is not None:
+                        self.busy_notice(waited)
+                    if waited >= self.write_wait_s:
+                        raise StoreBusy(
+                            f"{self.path}: the database is busy — another program has "
+                            f"been writing for {max(waited, 1):.0f} s (a large import?); "
+                            f"nothing was changed, try again when it has finished") from None
+                    if quick:
+                        conn.execute(f"pragma busy_timeout = {self._wait_ms()}")
+                        quick = False
+        finally:
+            if quick or self.busy_notice is not None:
+                conn.execute(f"pragma busy_timeout = {self._wait_ms()}")
+
+    def _wait_ms(self) -> int:
+        """One attempt's wait: SQLite's busy timeout, at most write_wait_s."""
+        return int(min(BUSY_TIMEOUT_MS, max(self.write_wait_s, 0.05) * 1000))
 
     # -- maintenance -------------------------------------------------------
     # -- the database's own files ------------------------------------------
