@@ -17,13 +17,6 @@ from workbench.db.audit import GENESIS, event_hash
 PASSWORD = "demo-password"
 
 
-@pytest.fixture()
-def demo_db(tmp_path: Path) -> Path:
-    db = tmp_path / "demo.db"
-    run(db, "init", "--demo", check=True)
-    return db
-
-
 def _anchor(db: Path, out: Path) -> dict:
     r = run(db, "audit", "anchor", str(out))
     assert r.returncode == 0, r.stderr

@@ -26,14 +26,6 @@ con.execute("rollback")
 '''
 
 
-@pytest.fixture()
-def demo_db(tmp_path: Path) -> Path:
-    db = tmp_path / "demo.db"
-    subprocess.run([sys.executable, "-m", "workbench", "--db", str(db), "init", "--demo"],
-                   check=True, capture_output=True, cwd=ROOT, timeout=120)
-    return db
-
-
 def _hold(db: Path, seconds: float) -> subprocess.Popen:
     p = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), str(seconds)],
                          stdout=subprocess.PIPE, text=True)

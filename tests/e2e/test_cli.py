@@ -30,13 +30,6 @@ def run(db: Path, *args: str, user: str | None = None, password: str | None = No
     return proc
 
 
-@pytest.fixture()
-def demo_db(tmp_path: Path) -> Path:
-    db = tmp_path / "demo.db"
-    run(db, "init", "--demo", check=True)
-    return db
-
-
 def test_init_demo_then_check_and_verify(demo_db: Path) -> None:
     out = run(demo_db, "check", check=True)
     assert "database: ok" in out.stdout and "audit trail: ok" in out.stdout

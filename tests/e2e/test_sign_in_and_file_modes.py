@@ -21,13 +21,6 @@ from workbench import settings
 PASSWORD = "demo-password"
 
 
-@pytest.fixture()
-def demo_db(tmp_path: Path) -> Path:
-    db = tmp_path / "demo.db"
-    run(db, "init", "--demo", check=True)
-    return db
-
-
 def _trail(db: Path) -> tuple[int, int, list[str]]:
     con = sqlite3.connect(db)
     try:
