@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 ENV_KEYS = ("WORKBENCH_USER", "WORKBENCH_PASSWORD", "WORKBENCH_DB", "WORKBENCH_NEW_PASSWORD")
 
