@@ -330,3 +330,22 @@ def test_party_fact_that_changes_an_outcome_holds_the_shipment(wb: Workbench) ->
     assert "license required to license exception (CNR)" in last["reason"]
     # a fact that changes nothing holds nothing
     assert H.set_party_tag(wb, eu, "has_website", note="x").extra["held"] == []
+
+
+def test_a_list_imported_without_a_rescreen_is_caught_by_the_next_rescreen(
+        wb: Workbench, tmp_path: Path) -> None:
+    """Issue 13: `lists import --no-rescreen` left a cleared shipment with a
+    new hit "Cleared", and a later re-screen did not hold it."""
+    st = wb.store
+    sid = ready(wb, "SO-2026-0004", tmp_path)
+    C.clear(wb, sid)
+    snapshots.import_list(wb, list_naming_johor(tmp_path))  # no re-screen, no holds
+    assert C.status(st, sid)["status"] == "cleared"
+    res = H.rescreen_all(wb)
+    assert [h["reference"] for h in res["held"]] == ["SO-2026-0004"]
+    s = C.status(st, sid)
+    assert s["status"] == "on_hold"
+    assert s["history"][-1]["reason"].startswith("Re-screening every party: Party Merlion")
+    assert H.rescreen_all(wb)["held"] == []  # held once
+    with pytest.raises(LedgerRefused, match="has an open hit"):
+        C.clear(wb, sid)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.app import Change, Workbench
+from workbench.clearance import holds
 from workbench.records import parties as _parties, shipments as _shipments
 from workbench.screening import batch, fronts, results, snapshots
 from workbench.screening.matcher import DEFAULT_THRESHOLD
@@ -539,7 +540,7 @@ class ScreeningPage(QWidget):
             return
         wb = self.wb
         self.all_btn.setEnabled(False)
-        self.ops.run(lambda task: results.screen_all(wb, progress=progress_callback(task),
+        self.ops.run(lambda task: holds.rescreen_all(wb, progress=progress_callback(task),
                                                      cancel=task.cancel),
                      success=self._screened_all, failure=self._screen_failed, parent=self,
                      progress="Screening every party against the current lists…")
@@ -551,7 +552,10 @@ class ScreeningPage(QWidget):
         front_n = sum(1 for r in res["results"] if r.get("fronts"))
         self.banner.say(f"Screened {len(res['results']):,} parties (run {res['run_id']}): "
                         f"{len(hits)} hits, {open_n} need a decision; {front_n} possible "
-                        f"fronts.", "warn" if open_n or front_n else "ok")
+                        f"fronts." + (" Put on hold: " + ", ".join(
+                            h["reference"] for h in res["held"]) + "."
+                            if res.get("held") else ""),
+                        "warn" if open_n or front_n or res.get("held") else "ok")
         self.tabs.setCurrentIndex(self.TAB_OPEN)
         self.load_hits()
         self.changed.emit(res)

@@ -135,6 +135,26 @@ def rescreen_after_import(wb: Workbench, new_snapshot_id: int, **kw: Any) -> dic
     return result
 
 
+def rescreen_all(wb: Workbench, **kw: Any) -> dict[str, Any]:
+    """Re-screen every party (:func:`workbench.screening.results.screen_all`)
+    and hold every cleared shipment whose screening no longer passes (a new
+    hit, or a list imported without a re-screen that this one catches up).
+
+    Side effects: ONE transaction: the run, its hits, the holds. Returns the
+    run plus ``held``. `kw` goes to the screening (progress, cancel).
+    """
+    with wb.writing():
+        result = screening.screen_all(wb, **kw)
+        by_id = {}
+        for s in wb.store.all("select id, reference from shipment where status = 'cleared'"):
+            why = status.screening_reasons(wb.store, s["id"], s["reference"])
+            if why:
+                by_id[s["id"]] = (f"Re-screening every party: {why[0]['text']}"
+                                  + (f" (and {len(why) - 1} more)" if len(why) > 1 else ""))
+        result["held"] = hold_affected(wb, "re-screening", list(by_id), by_id)["held"]
+    return result
+
+
 def install_pack(wb: Workbench, source: str | Pack, *, approver: str, approver_password: str,
                  hits_for: rules.HitsFor | None = None) -> Change:
     """Verify, store and activate a rules pack

@@ -233,19 +233,23 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def rescreen_cmd(c: Ctx) -> None:
         """Re-screen every party against the current snapshots."""
+        from workbench.clearance.holds import rescreen_all
         from workbench.screening import results as R
 
         wb = c.signed_in()
         cb, finish = progress_bar("Re-screening")
         try:
-            raw = R.screen_all(wb, progress=cb)
+            raw = rescreen_all(wb, progress=cb)
         finally:
             finish()
         open_ = R.open_hits(wb.store)
+        held = [h["reference"] for h in raw["held"]]
         c.out({"run_id": raw["run_id"], "parties": len(raw["results"]),
-               "hits": sum(len(r["hits"]) for r in raw["results"]), "open_hits": len(open_)},
+               "hits": sum(len(r["hits"]) for r in raw["results"]), "open_hits": len(open_),
+               "held": held},
               f"Re-screened {len(raw['results'])} parties: "
-              f"{sum(len(r['hits']) for r in raw['results'])} hits, {len(open_)} need a decision")
+              f"{sum(len(r['hits']) for r in raw['results'])} hits, {len(open_)} need a decision"
+              + (f"; put on hold: {', '.join(held)}" if held else ""))
 
     @cli.command("fronts")
     @pass_ctx
