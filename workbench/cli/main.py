@@ -195,10 +195,13 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
     wb = c.workbench()
     problems = wb.store.integrity_problems()
     result = audit.verify(wb.store)
+    from workbench.clearance import binding
+
     outside, _facts = _against(wb.store, against) if against else ([], [])
-    ok = not problems and result.ok and not outside
+    unbound = binding.problems(wb.store)
+    ok = not problems and result.ok and not outside and not unbound
     data = {"ok": ok, "integrity": problems or ["ok"], "audit": result.as_dict(),
-            "against": outside}
+            "against": outside, "records": unbound or ["ok"]}
 
     def text() -> str:
         lines = [f"database: {'ok' if not problems else 'PROBLEMS'}"]
@@ -207,6 +210,10 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
                      f"{result.events} events verified, head {result.head[:16]}…")
         if not result.ok:
             lines.append(f"  {result.problem}")
+        lines.append("list snapshots and evidence: "
+                     + ("ok (as recorded in the trail)" if not unbound
+                        else "DO NOT MATCH THE TRAIL"))
+        lines += [f"  {p}" for p in unbound[:20]]
         if against:
             lines.append(f"outside copies: {'ok' if not outside else 'DO NOT MATCH'} "
                          f"({len(against)} checked)")

@@ -15,11 +15,12 @@ mid-import leaves no partial snapshot.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from workbench.app import Change, Workbench
 from workbench.errors import WorkbenchError
@@ -147,6 +148,7 @@ def store_parsed(wb: Workbench, parsed: ParsedList, *, cancel: Any = None,
             " alt_names, countries, data, content_hash) values (?,?,?,?,?,?,?,?,?)", rows)
         diff = diff_snapshots(store, prev["id"], sid) if prev else None
         info = {"snapshot_id": sid, "source": source, "format": parsed.format,
+                "entries_sha256": entries_digest(r[1:] for r in rows),
                 "file": Path(parsed.path).name, "sha256": parsed.sha256,
                 "files": json.loads(files_json), "publish_date": parsed.publish_date,
                 "counts": parsed.counts, "entries": len(parsed.entries),
@@ -155,6 +157,35 @@ def store_parsed(wb: Workbench, parsed: ParsedList, *, cancel: Any = None,
         w.audit("list_snapshot", sid, "import", None, info)
     return Change("list_snapshot", sid, "import", info,
                   extra={"diff": diff, "warnings": parsed.warnings})
+
+
+ENTRY_COLUMNS = ("entry_id", "list_code", "agency", "name", "alt_names", "countries", "data",
+                 "content_hash")
+
+
+def entries_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 over a snapshot's entries in stored order (the ENTRY_COLUMNS of
+    each), recorded in the import's audit event so that an entry deleted or
+    edited behind the triggers' back is found by `check`. Pure."""
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(json.dumps(list(r), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def stored_entries_digest(store: Store, snapshot_id: int) -> tuple[str, int]:
+    """(digest, count) of a snapshot's entries as the database holds them now."""
+    cur = store.conn.execute(f"select {', '.join(ENTRY_COLUMNS)} from list_entry"
+                             f" where snapshot_id = ? order by id", (snapshot_id,))
+    n = 0
+
+    def rows() -> Iterator[tuple]:
+        nonlocal n
+        for r in cur:
+            n += 1
+            yield tuple(r)
+    return entries_digest(rows()), n
 
 
 def current_snapshot(store: Store, source: str) -> Any:
