@@ -38,7 +38,7 @@ def export(db: Path, tmp_path: Path, ref: str = "SO-2026-0010",
 def test_export_fonts_text_and_verify(db: Path, tmp_path: Path) -> None:
     pdf, xlsx, proc = export(db, tmp_path)
     assert "WITHOUT a passphrase" in proc.stderr  # the unprotected key is announced
-    key = db.parent / "packet-signing-key.pem"
+    key = db.parent / f"{db.name}.keys" / "packet-signing-key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert "manifest SHA-256" in proc.stdout
     if shutil.which("pdffonts"):
@@ -116,7 +116,7 @@ def test_protected_key_and_scope_by_party(db: Path, tmp_path: Path) -> None:
                check=True)
     assert "WITHOUT" not in proc.stderr
     assert "SO-2026-0010" in json.loads(proc.stdout)["shipments"]
-    assert b"ENCRYPTED" in (db.parent / "packet-signing-key.pem").read_bytes()
+    assert b"ENCRYPTED" in (db.parent / f"{db.name}.keys" / "packet-signing-key.pem").read_bytes()
     bad = run(db, "packet", "export", "--shipment", "SO-2026-0010", "--pdf",
               str(tmp_path / "x.pdf"), user="olivia", password=PW,
               env={"WORKBENCH_SIGNING_PASSPHRASE": "wrong"})

@@ -128,3 +128,37 @@ def test_the_database_files_are_never_taken_as_input(demo_db: Path, suffix: str)
         wb.close()
     r = run(demo_db, "import", "parties", str(demo_db), user="olivia", password=PASSWORD)
     assert r.returncode == 1 and "own database" in r.stderr
+
+
+def _cert(db: Path, out: Path) -> str:
+    r = run(db, "packet", "cert", str(out))
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip().rsplit(" ", 1)[-1]
+
+
+def test_two_databases_in_one_folder_never_share_a_signing_key(tmp_path: Path) -> None:
+    alpha, beta = tmp_path / "alpha.db", tmp_path / "beta.db"
+    for db, name in ((alpha, "Alpha Trading"), (beta, "Beta Trading")):
+        run(db, "init", "--demo", check=True)
+        run(db, "settings", "set", "exporter-name", name, user="olivia", password=PASSWORD,
+            check=True)
+    fa, fb = _cert(alpha, tmp_path / "a.pem"), _cert(beta, tmp_path / "b.pem")
+    assert fa != fb
+    keys = tmp_path / "alpha.db.keys"
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert stat.S_IMODE((keys / "packet-signing-key.pem").stat().st_mode) == 0o600
+    assert not (tmp_path / "packet-signing-key.pem").exists()
+
+
+def test_a_key_left_in_the_folder_by_an_older_version_goes_to_one_database(
+        tmp_path: Path) -> None:
+    from workbench.packets.signing import ensure_key
+
+    legacy = ensure_key(tmp_path, "Alpha Trading")  # the old layout: the folder's key
+    old = legacy.fingerprint()
+    alpha, beta = tmp_path / "alpha.db", tmp_path / "beta.db"
+    run(alpha, "init", check=True)
+    run(beta, "init", check=True)
+    assert _cert(alpha, tmp_path / "a.pem") == old  # alpha keeps signing as before
+    assert not legacy.key_path.exists()
+    assert _cert(beta, tmp_path / "b.pem") != old  # beta gets its own

@@ -3,8 +3,9 @@
 The key is made locally the first time a packet is signed: RSA-3072 with a
 self-signed certificate (there is no CA in an offline workbench; auditors are
 given the certificate, ``workbench packet cert OUT.pem``, and compare its
-fingerprint). Both live next to the database:
-``packet-signing-key.pem`` (mode 0600) and ``packet-signing-cert.pem``.
+fingerprint). Both live in the database's own key folder beside it,
+``NAME.db.keys/`` (mode 0700): ``packet-signing-key.pem`` (0600) and
+``packet-signing-cert.pem``; never shared between databases.
 
 The key is encrypted with the passphrase in ``$WORKBENCH_SIGNING_PASSPHRASE``
 when that is set; without it the key is stored unencrypted and every use
@@ -56,7 +57,22 @@ def cert_fingerprint(pem_or_der: bytes) -> str:
 
 
 def key_dir_for(db_path: str | os.PathLike[str]) -> Path:
-    return Path(db_path).resolve().parent
+    """The database's own key folder, ``NAME.db.keys`` beside it (0700).
+
+    One per database: two databases in one folder used to share the folder's
+    key and certificate, so one company's packets were signed as the other
+    (issue 13). A key left by an older version in the folder itself
+    (``packet-signing-key.pem``) is moved into the first database's folder
+    that needs it, so it keeps signing as before and is never shared.
+    Side effects: may create the folder and move the legacy pair."""
+    db = Path(db_path).resolve()
+    d = db.with_name(db.name + ".keys")
+    legacy_key, legacy_cert = db.parent / KEY_FILE, db.parent / CERT_FILE
+    if not (d / KEY_FILE).exists() and legacy_key.exists() and legacy_cert.exists():
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.replace(legacy_cert, d / CERT_FILE)
+        os.replace(legacy_key, d / KEY_FILE)
+    return d
 
 
 def _passphrase() -> bytes | None:
@@ -77,7 +93,7 @@ def ensure_key(directory: str | os.PathLike[str], organisation: str) -> OrgKey:
     from cryptography.x509.oid import NameOID
 
     d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
     k = OrgKey(d / KEY_FILE, d / CERT_FILE)
     pw = _passphrase()
     if not k.key_path.exists():
