@@ -29,7 +29,40 @@ def _sql(db: Path, *statements: str) -> None:
 def test_check_is_clean_on_an_untouched_database(demo_db: Path) -> None:
     r = run(demo_db, "check")
     assert r.returncode == 0, r.stdout
-    assert "list snapshots and evidence: ok" in r.stdout
+    assert "evidence): ok, as the trail recorded them" in r.stdout
+
+
+def test_a_licence_line_raised_is_found(demo_db: Path) -> None:
+    _sql(demo_db, "update licence_line set quantity = 100000 where quantity = 128")
+    r = run(demo_db, "check")
+    assert r.returncode == 1
+    assert "lines[0].quantity: 100000, the trail recorded 128" in r.stdout
+
+
+def test_deleted_drawdowns_are_found(demo_db: Path) -> None:
+    _sql(demo_db, "delete from ledger_drawdown")
+    r = run(demo_db, "check")
+    assert r.returncode == 1
+    assert "(D1187342, SO-2026-0003): deleted from the ledger outside the workbench" \
+        in r.stdout
+
+
+def test_a_renamed_party_is_found(demo_db: Path) -> None:
+    _sql(demo_db, "update party set legal_name = 'Harmless Trading Co' where legal_name like"
+                  " 'Merlion AI Cloud (Johor)%'")
+    r = run(demo_db, "check")
+    assert r.returncode == 1
+    assert "(Harmless Trading Co): legal_name: \"Harmless Trading Co\", the trail recorded " \
+           "\"Merlion AI Cloud (Johor) Sdn. Bhd.\"" in r.stdout
+
+
+def test_a_record_no_event_made_is_found(demo_db: Path) -> None:
+    _sql(demo_db, "insert into item (model, manufacturer, description, hs_code, eccn, uom,"
+                  " notes, version, created_at, updated_at) select 'Smuggled X1', manufacturer,"
+                  " description, hs_code, eccn, uom, notes, 1, created_at, updated_at from item"
+                  " limit 1")
+    r = run(demo_db, "check")
+    assert r.returncode == 1 and "(Smuggled X1): no event in the trail created it" in r.stdout
 
 
 def test_a_deleted_list_entry_is_found(demo_db: Path) -> None:

@@ -8,7 +8,10 @@ hash and size, so `check` compares the rows with those events:
 
 - every list snapshot: its file hash and entry count as imported, and (for
   snapshots imported since this check exists) the digest of every entry;
-- every evidence file: the recorded SHA-256 and size, and its bytes re-hashed.
+- every evidence file: the recorded SHA-256 and size, and its bytes re-hashed;
+- every party, item and licence (with its lines): the record as the latest
+  event that wrote it recorded it, field by field;
+- every drawdown and reversal of the licence ledger: as recorded.
 
 Read-only. Combined with an anchor (`audit verify --against`) an attacker
 cannot rewrite the events to match either.
@@ -21,6 +24,8 @@ import json
 from typing import Any
 
 from workbench.db.store import Store
+from workbench.records import items as items_mod, licences as licences_mod
+from workbench.records import parties as parties_mod
 from workbench.screening.snapshots import stored_entries_digest
 
 
@@ -78,6 +83,94 @@ def evidence_problems(store: Store) -> list[str]:
     return problems
 
 
+# The records whose every create/update event carries the whole record as the
+# getter returns it (checked so by the tests); status moves of shipments have
+# their own events, so shipments are not in this list.
+_RECORDS = {
+    "party": ("party", "legal_name", parties_mod.get_party),
+    "item": ("item", "model", items_mod.get_item),
+    "licence": ("licence", "number", licences_mod.get_licence),
+}
+
+
+def _first_difference(recorded: Any, now: Any, path: str = "") -> str | None:
+    if isinstance(recorded, dict) and isinstance(now, dict):
+        for k in sorted(set(recorded) | set(now), key=str):
+            d = _first_difference(recorded.get(k), now.get(k), f"{path}.{k}" if path else k)
+            if d:
+                return d
+        return None
+    if isinstance(recorded, list) and isinstance(now, list):
+        if len(recorded) != len(now):
+            return f"{path}: {len(now)} items, the trail recorded {len(recorded)}"
+        for i, (a, b) in enumerate(zip(recorded, now)):
+            d = _first_difference(a, b, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    if recorded != now:
+        return f"{path}: {json.dumps(now, ensure_ascii=False, default=str)[:80]}, the trail " \
+               f"recorded {json.dumps(recorded, ensure_ascii=False, default=str)[:80]}"
+    return None
+
+
+def record_problems(store: Store) -> list[str]:
+    """Parties, items and licences (with their lines) compared with the
+    latest event that wrote each: a field changed, a record deleted, or one
+    that no event created. Read-only."""
+    out = []
+    for entity, (table, label_col, get) in _RECORDS.items():
+        latest: dict[str, dict[str, Any]] = {}
+        for r in store.all("select entity_id, action, after from audit_event where entity = ?"
+                           " and action in ('create', 'update', 'import_create',"
+                           " 'import_update') order by seq", (entity,)):
+            latest[r["entity_id"]] = json.loads(r["after"] or "null")
+        ids = {str(r["id"]): r[label_col] for r in store.all(
+            f"select id, {label_col} from {table}")}
+        for eid, rec in latest.items():
+            if eid not in ids:
+                name = (rec or {}).get(label_col, "") if isinstance(rec, dict) else ""
+                out.append(f"{entity} {eid} ({name}): deleted outside the workbench (the "
+                           f"trail recorded it)")
+                continue
+            if not isinstance(rec, dict):
+                continue
+            d = _first_difference(rec, get(store, int(eid)))
+            if d:
+                out.append(f"{entity} {eid} ({ids[eid]}): {d}")
+        for eid, name in ids.items():
+            if eid not in latest:
+                out.append(f"{entity} {eid} ({name}): no event in the trail created it")
+    return out
+
+
+def drawdown_problems(store: Store) -> list[str]:
+    """Every drawdown and reversal the trail recorded is in the ledger with
+    the recorded quantity and value, and nothing else is. Read-only."""
+    out = []
+    recorded: dict[int, dict[str, Any]] = {}
+    for r in store.all("select action, after from audit_event where entity = 'licence'"
+                       " and action in ('draw', 'reverse_draw') order by seq"):
+        a = json.loads(r["after"])
+        key = a["reversal"] if r["action"] == "reverse_draw" else a["drawdown"]
+        recorded[int(key)] = a
+    rows = {r["id"]: r for r in store.all("select id, quantity, value_minor from"
+                                          " ledger_drawdown")}
+    for did, a in recorded.items():
+        row = rows.get(did)
+        what = f"drawdown {did} ({a.get('licence')}, {a.get('shipment')})"
+        if row is None:
+            out.append(f"{what}: deleted from the ledger outside the workbench")
+        elif (row["quantity"], row["value_minor"]) != (a.get("quantity"), a.get("value_minor")):
+            out.append(f"{what}: quantity {row['quantity']} and value {row['value_minor']} "
+                       f"differ from the recorded {a.get('quantity')} and "
+                       f"{a.get('value_minor')}")
+    for did in rows.keys() - recorded.keys():
+        out.append(f"drawdown {did}: in the ledger, but no event in the trail made it")
+    return out
+
+
 def problems(store: Store) -> list[str]:
-    """Every record found unlike its audit event (snapshots, evidence)."""
-    return snapshot_problems(store) + evidence_problems(store)
+    """Every record found unlike its audit event."""
+    return (record_problems(store) + drawdown_problems(store) + snapshot_problems(store)
+            + evidence_problems(store))

@@ -210,9 +210,9 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
                      f"{result.events} events verified, head {result.head[:16]}…")
         if not result.ok:
             lines.append(f"  {result.problem}")
-        lines.append("list snapshots and evidence: "
-                     + ("ok (as recorded in the trail)" if not unbound
-                        else "DO NOT MATCH THE TRAIL"))
+        lines.append("records (parties, items, licences, drawdowns, list snapshots, "
+                     "evidence): " + ("ok, as the trail recorded them" if not unbound
+                                      else "DO NOT MATCH THE TRAIL"))
         lines += [f"  {p}" for p in unbound[:20]]
         if against:
             lines.append(f"outside copies: {'ok' if not outside else 'DO NOT MATCH'} "
