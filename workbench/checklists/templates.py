@@ -167,7 +167,11 @@ def parse_yaml(data: bytes, file: str) -> tuple[Any, Lines]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TemplateError(file, None, f"not UTF-8 text (byte {e.start})") from None
-    loader = _Loader(text)
+    try:
+        # the reader refuses control characters (NUL, BEL) as it is built
+        loader = _Loader(text)
+    except yaml.YAMLError as e:
+        raise TemplateError(file, None, f"not valid YAML ({e})") from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -187,6 +187,9 @@ def determine_cmd(input_path: Path | None, shipment_ref: str | None, save: bool,
         if raw is None:
             if not input_path.exists():
                 raise WorkbenchError(f"{input_path}: no such file")
+            if not input_path.is_file():
+                raise WorkbenchError(f"{input_path}: not a regular file (a device or a "
+                                     f"pipe?)")
             if input_path.stat().st_size > MAX_TXN_BYTES:
                 raise WorkbenchError(f"{input_path}: larger than {MAX_TXN_BYTES:,} bytes")
             raw = input_path.read_bytes()
@@ -199,6 +202,8 @@ def determine_cmd(input_path: Path | None, shipment_ref: str | None, save: bool,
         except RecursionError:
             raise WorkbenchError(f"{input_path}: JSON nested too deeply to be a "
                                  f"transaction") from None
+        except ValueError as e:  # a number of thousands of digits
+            raise WorkbenchError(f"{input_path}: not valid JSON ({e})") from None
         if date and isinstance(txn, dict):
             txn["date"] = date
         st = _maybe_store(c)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.errors import WorkbenchError
 from workbench.packets.model import manifest_sha256, sha256_json
 
 
@@ -37,12 +38,21 @@ class Report:
                 "problems": self.problems, "facts": self.facts}
 
 
+MAX_PACKET_BYTES = 500_000_000
+
+
 def verify_file(path: str | os.PathLike[str], *,
                 trusted_cert: bytes | None = None) -> Report:
     """Verify a packet PDF or workbook. `trusted_cert` (PEM): the
     organisation certificate the signer must match (else the signature's own
     certificate is reported by fingerprint for the auditor to compare)."""
     p = Path(path)
+    if not p.is_file():
+        raise WorkbenchError(f"{p}: " + ("no such file" if not p.exists() else
+                                         "not a regular file (a device or a pipe?)"))
+    if p.stat().st_size > MAX_PACKET_BYTES:
+        raise WorkbenchError(f"{p}: {p.stat().st_size / 1e6:,.0f} MB is too large for a "
+                             f"packet (limit {MAX_PACKET_BYTES / 1e6:,.0f} MB)")
     if p.suffix.lower() == ".xlsx":
         from workbench.packets.xlsx import verify_xlsx
 

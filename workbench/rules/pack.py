@@ -137,7 +137,11 @@ def safe_yaml(data: bytes, file: str) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise PackError(file, f"byte {e.start}", "not UTF-8 text") from None
-    loader = _Loader(text)
+    try:
+        # the reader refuses control characters (NUL, BEL) as it is built
+        loader = _Loader(text)
+    except yaml.YAMLError as e:
+        raise PackError(file, "", f"not valid YAML ({e})") from None
     try:
         doc = loader.get_single_data()
     except yaml.YAMLError as e:

@@ -265,14 +265,22 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         raise ListFileError(path, f"cannot be read: {e.strerror or e}") from None
     if path.is_dir():
         raise ListFileError(path, "is a folder, not a list file")
+    if not path.is_file():
+        # /dev/zero, a pipe: no size to check, and it would never end
+        raise ListFileError(path, "is not a regular file (a device or a pipe?)")
     if size > max_bytes:
         raise ListFileError(
             path, f"is too large to be a list file ({size / 1e6:,.1f} MB; the limit is "
                   f"{max_bytes / 1e6:,.0f} MB). Check that this is the right file.")
     try:
-        return path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)  # bounded even if the file grows meanwhile
     except OSError as e:
         raise ListFileError(path, f"cannot be read: {e.strerror or e}") from None
+    if len(data) > max_bytes:
+        raise ListFileError(path, f"is too large to be a list file (over "
+                                  f"{max_bytes / 1e6:,.0f} MB)")
+    return data
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -490,6 +498,8 @@ def _parse_csl_json(path: Path, text: str, tick: _Ticker) -> tuple[list[ListEntr
         problem = ("the JSON is truncated (the download was probably cut off)" if truncated
                    else f"is not valid JSON: {e.msg} at column {e.colno}")
         raise ListFileError(path, problem, line=e.lineno) from None
+    except ValueError as e:  # e.g. a number of thousands of digits
+        raise ListFileError(path, f"is not valid JSON for a list ({e})") from None
     publish = None
     if isinstance(doc, dict):
         results = doc.get("results")
