@@ -23,7 +23,7 @@ from workbench.bootstrap import open_workbench
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = 24
+KILLS = 20
 
 CHILD = r'''
 import sys
@@ -95,13 +95,18 @@ def test_a_killed_export_never_leaves_a_packet_outside_the_trail(tmp_path: Path)
         out.mkdir()
 
     fresh()
-    # the key first (its creation is not what is tested), then a full run
-    full, _ = _child(tmp_path, db, out, None)
+    _child(tmp_path, db, out, None)  # makes the key (its creation is not what is tested)
+    fresh()
+    full, _ = _child(tmp_path, db, out, None)  # how long an export takes with the key made
     assert (out / "packet.pdf").exists() and len(_recorded(db)) == 2
     outcomes = []
-    for i in range(KILLS):
+    # kill moments spread over the export, tried until KILLS of them landed
+    # mid-export (a busy machine finishes some runs early)
+    for i in range(3 * KILLS):
+        if sum(1 for o in outcomes if o[1]) >= KILLS:
+            break
         fresh()
-        delay = full * (0.02 + 0.88 * i / (KILLS - 1))
+        delay = full * (0.02 + 0.83 * ((i * 7) % KILLS) / (KILLS - 1))
         _t, killed = _child(tmp_path, db, out, delay)
         recorded = _recorded(db)
         placed = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -118,5 +123,5 @@ def test_a_killed_export_never_leaves_a_packet_outside_the_trail(tmp_path: Path)
         _sound(db)
         outcomes.append((round(delay, 2), killed, bool(recorded), sorted(placed)))
     print("packet export kills (delay, killed, recorded, files placed):", outcomes)
-    assert sum(1 for o in outcomes if o[1]) >= 20, "the kills missed the export"
+    assert sum(1 for o in outcomes if o[1]) >= KILLS, "the kills missed the export"
     assert any(o[1] and not o[2] for o in outcomes), "no kill landed before the commit"
