@@ -261,22 +261,34 @@ def test_a_wrong_fallback_expectation_fails() -> None:
 
 # -- through the store, as the officer meets it -------------------------------------------
 
-def test_a_stored_shipment_with_a_military_end_use_needs_review(
-        demo_officer_wb: Workbench) -> None:
-    wb = demo_officer_wb
-    iid = items.save_item(wb, {"model": "L20 PCIe", "manufacturer": "NVIDIA",
-                               "die_area_mm2": 609, "interconnect_gbps": 64,
-                               "memory_bandwidth_gbps": 864, "datacenter": True,
-                               "performance": {"fp16": 119.5, "fp8": 239}}).id
-    pid = parties.save_party(wb, {"legal_name": "Lion City Simulation Pte Ltd",
-                                  "kind": "company", "hq_country": "SG",
-                                  "addresses": [{"city": "Singapore", "country": "SG"}]}).id
+def _stored_shipment(wb: Workbench, ref: str, item: dict, party: dict, *, dest: str,
+                     end_use: str, tags: tuple[str, ...] = ()) -> tuple[int, int]:
+    """(shipment id, party id) of a draft shipment of `item` to `party`
+    (purchaser and end user), saved through the records API."""
+    iid = items.save_item(wb, {"manufacturer": "NVIDIA", "datacenter": True, **item}).id
+    city = party.pop("city")
+    pid = parties.save_party(wb, {**party, "hq_country": dest,
+                                  "addresses": [{"city": city, "country": dest}]}).id
+    for tag in tags:
+        holds.set_party_tag(wb, pid, tag, True, "registry extract 2026-11-02")
     sid = shipments.save_shipment(wb, {
-        "reference": "SO-TEST-END-USE", "ship_date": "2026-12-20", "destination": "SG",
-        "status": "draft", "end_use": "Ballistic missile trajectory simulation",
+        "reference": ref, "ship_date": "2026-12-20", "destination": dest, "status": "draft",
+        "end_use": end_use,
         "lines": [{"item_id": iid, "quantity": 4, "unit_value": "9000", "currency": "USD"}],
         "parties": [{"role": "purchaser", "party_id": pid},
                     {"role": "end_user", "party_id": pid}]}).id
+    return sid, pid
+
+
+def test_a_stored_shipment_with_a_military_end_use_needs_review(
+        demo_officer_wb: Workbench) -> None:
+    wb = demo_officer_wb
+    sid, _pid = _stored_shipment(
+        wb, "SO-TEST-END-USE",
+        {"model": "L20 PCIe", "die_area_mm2": 609, "interconnect_gbps": 64,
+         "memory_bandwidth_gbps": 864, "performance": {"fp16": 119.5, "fp8": 239}},
+        {"legal_name": "Lion City Simulation Pte Ltd", "kind": "company", "city": "Singapore"},
+        dest="SG", end_use="Ballistic missile trajectory simulation")
     ch = rstore.determine_shipment(wb, sid, hits_for=lambda _p: [])
     assert ch.record["outcome"] == "needs_review"
     assert any("“ballistic”" in m and "“missile”" in m for m in ch.record["review_needed"])
@@ -287,20 +299,12 @@ def test_recording_a_lab_as_state_owned_takes_its_exception_away(
     wb = demo_officer_wb
     rstore.install_pack(wb, TEST_PACK, approver="arthur", approver_password="demo-password",
                         hits_for=lambda _p: [])
-    iid = items.save_item(wb, {"model": "H800 SXM", "manufacturer": "NVIDIA",
-                               "die_area_mm2": 814, "interconnect_gbps": 400,
-                               "memory_bandwidth_gbps": 2039, "datacenter": True,
-                               "performance": {"fp16": 989.5, "fp8": 1979}}).id
-    pid = parties.save_party(wb, {"legal_name": "Beijing Open Computing Lab",
-                                  "kind": "research_lab", "hq_country": "CN",
-                                  "addresses": [{"city": "Beijing", "country": "CN"}]}).id
-    holds.set_party_tag(wb, pid, "non_governmental", True, "registry extract 2026-11-02")
-    sid = shipments.save_shipment(wb, {
-        "reference": "SO-TEST-LAB", "ship_date": "2026-12-20", "destination": "CN",
-        "status": "draft", "end_use": "Language model research",
-        "lines": [{"item_id": iid, "quantity": 2, "unit_value": "30000", "currency": "USD"}],
-        "parties": [{"role": "purchaser", "party_id": pid},
-                    {"role": "end_user", "party_id": pid}]}).id
+    sid, pid = _stored_shipment(
+        wb, "SO-TEST-LAB",
+        {"model": "H800 SXM", "die_area_mm2": 814, "interconnect_gbps": 400,
+         "memory_bandwidth_gbps": 2039, "performance": {"fp16": 989.5, "fp8": 1979}},
+        {"legal_name": "Beijing Open Computing Lab", "kind": "research_lab", "city": "Beijing"},
+        dest="CN", end_use="Language model research", tags=("non_governmental",))
     first = rstore.determine_shipment(wb, sid, hits_for=lambda _p: [])
     assert (first.record["outcome"], first.record["exception"]) == ("license_exception", "CNR")
     holds.set_party_tag(wb, pid, "state_owned", True, "found: owned by the municipality")

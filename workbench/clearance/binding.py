@@ -122,8 +122,7 @@ def record_problems(store: Store) -> list[str]:
     for entity, (table, label_col, get) in _RECORDS.items():
         latest: dict[str, dict[str, Any]] = {}
         for r in store.all("select entity_id, action, after from audit_event where entity = ?"
-                           " and action in ('create', 'update', 'import_create',"
-                           " 'import_update') order by seq", (entity,)):
+                           " and action in ('create', 'update') order by seq", (entity,)):
             latest[r["entity_id"]] = json.loads(r["after"] or "null")
         ids = {str(r["id"]): r[label_col] for r in store.all(
             f"select id, {label_col} from {table}")}

@@ -10,7 +10,6 @@ and ``$WORKBENCH_PASSWORD`` (or a hidden prompt).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -147,7 +146,7 @@ def backup(c: Ctx, dest: Path) -> None:
     finally:
         finish()
     # the copy's anchor, kept with it: later, the live trail must still hold it
-    anchor, warnings = _write_anchor(wb, Path(f"{dest}.anchor.json"))
+    anchor, _a, warnings = _write_anchor(wb, Path(f"{dest}.anchor.json"))
     for w in warnings:
         click.echo(w, err=True)
     c.out({"backup": str(dest), "bytes": dest.stat().st_size, "anchor": str(anchor)},
@@ -155,18 +154,12 @@ def backup(c: Ctx, dest: Path) -> None:
           f"{anchor}")
 
 
-def _write_anchor(wb: Any, out: Path) -> tuple[Path, list[str]]:
-    """Sign and write an anchor of `wb`'s trail; (file, key warnings)."""
+def _write_anchor(wb: Any, out: Path) -> tuple[Path, dict[str, Any], list[str]]:
+    """:func:`workbench.packets.anchors.anchor_now`, made by whoever is signed in."""
     from workbench.packets import anchors
-    from workbench.packets.model import _exporter
-    from workbench.packets.signing import _passphrase, ensure_key, key_dir_for
 
-    org = _exporter(wb.store)
-    key = ensure_key(key_dir_for(wb.store.path), org)
-    made_by = None if wb.user.username == "system" else wb.user.username
-    body = anchors.make_anchor(wb.store, organisation=org, made_by=made_by)
-    signed = anchors.sign_anchor(body, key.key_path, key.cert_pem(), _passphrase())
-    return anchors.write_anchor(signed, out), key.warnings
+    return anchors.anchor_now(wb.store, out, made_by=None if wb.user.username == "system"
+                              else wb.user.username)
 
 
 def _against(store: Any, files: tuple[Path, ...]) -> tuple[list[str], list[str]]:
@@ -270,10 +263,9 @@ def audit_anchor(c: Ctx, out: Path) -> None:
     if c.db_path.resolve().parent == out.resolve().parent:
         click.echo("note: the anchor is beside the database; a copy elsewhere is what "
                    "protects against someone who can change both", err=True)
-    path, warnings = _write_anchor(wb, out)
+    path, a, warnings = _write_anchor(wb, out)
     for w in warnings:
         click.echo(w, err=True)
-    a = json.loads(path.read_text(encoding="utf-8"))
     c.out({"anchor": str(path), "seq": a["seq"], "head": a["head"], "made_at": a["made_at"]},
           f"Anchored event {a['seq']} (head {a['head'][:16]}…) at {a['made_at']} in {path}")
 

@@ -197,12 +197,10 @@ def determine_cmd(input_path: Path | None, shipment_ref: str | None, save: bool,
             raise WorkbenchError(f"{input_path}: larger than {MAX_TXN_BYTES:,} bytes")
         try:
             txn = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise WorkbenchError(f"{input_path}: not valid JSON ({e})") from None
         except RecursionError:
             raise WorkbenchError(f"{input_path}: JSON nested too deeply to be a "
                                  f"transaction") from None
-        except ValueError as e:  # a number of thousands of digits
+        except ValueError as e:  # bad UTF-8, bad JSON, a number of thousands of digits
             raise WorkbenchError(f"{input_path}: not valid JSON ({e})") from None
         if date and isinstance(txn, dict):
             txn["date"] = date

@@ -217,9 +217,9 @@ class Store:
         is told each time it is still waiting, so a front end can say
         "busy, waiting" instead of freezing. Raises StoreBusy in the end."""
         t0 = time.monotonic()
+        # with someone to tell, a short first try, so they hear at once that it waits
         quick = self.busy_notice is not None
         if quick:
-            # a short first try, so the caller hears at once that it waits
             conn.execute("pragma busy_timeout = 200")
         try:
             while True:
@@ -241,14 +241,13 @@ class Store:
                         conn.execute(f"pragma busy_timeout = {self._wait_ms()}")
                         quick = False
         finally:
-            if quick or self.busy_notice is not None:
+            if quick:  # the first try went through: back to the normal wait
                 conn.execute(f"pragma busy_timeout = {self._wait_ms()}")
 
     def _wait_ms(self) -> int:
         """One attempt's wait: SQLite's busy timeout, at most write_wait_s."""
         return int(min(BUSY_TIMEOUT_MS, max(self.write_wait_s, 0.05) * 1000))
 
-    # -- maintenance -------------------------------------------------------
     # -- the database's own files ------------------------------------------
     OWN_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
@@ -286,6 +285,8 @@ class Store:
         if self.is_own_file(path):
             raise StoreError(f"{path}: that is the workbench's own database; it cannot be "
                              f"used as the {what}. Choose another file.")
+
+    # -- maintenance -------------------------------------------------------
 
     def backup(self, dest: str | os.PathLike[str],
                progress: Callable[[int, int], None] | None = None) -> Path:

@@ -68,21 +68,35 @@ def make_anchor(store: Store, *, organisation: str, made_by: str) -> dict[str, A
             "made_at": utc_now(), "made_by": made_by}
 
 
-def sign_anchor(body: dict[str, Any], key_path: Path, cert_pem: bytes,
-                passphrase: bytes | None) -> dict[str, Any]:
-    """`body` with its signature by the organisation key. Pure apart from
-    reading the key file."""
+def sign_anchor(body: dict[str, Any], key: Any) -> dict[str, Any]:
+    """`body` with its signature by the organisation key (an OrgKey; its
+    passphrase from $WORKBENCH_SIGNING_PASSPHRASE). Reads the key files."""
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from workbench.packets.signing import cert_fingerprint
+    from workbench.packets.signing import _passphrase
 
-    key = serialization.load_pem_private_key(key_path.read_bytes(), password=passphrase)
-    sig = key.sign(_body_bytes(body), padding.PKCS1v15(), hashes.SHA256())
+    priv = serialization.load_pem_private_key(key.key_path.read_bytes(),
+                                              password=_passphrase())
+    sig = priv.sign(_body_bytes(body), padding.PKCS1v15(), hashes.SHA256())
     return {**body, "signature": {"alg": "RSA-PKCS1v15-SHA256",
-                                  "cert_sha256": cert_fingerprint(cert_pem),
-                                  "cert_pem": cert_pem.decode("ascii"),
+                                  "cert_sha256": key.fingerprint(),
+                                  "cert_pem": key.cert_pem().decode("ascii"),
                                   "value": base64.b64encode(sig).decode("ascii")}}
+
+
+def anchor_now(store: Store, out: str | os.PathLike[str], *, made_by: str | None
+               ) -> tuple[Path, dict[str, Any], list[str]]:
+    """Make, sign (with the database's key, made if missing) and write an
+    anchor of the trail as it stands: (file, anchor, key warnings to show).
+    Side effects: writes `out`; may create the key."""
+    from workbench.packets.model import _exporter
+    from workbench.packets.signing import ensure_key, key_dir_for
+
+    org = _exporter(store)
+    key = ensure_key(key_dir_for(store.path), org)
+    signed = sign_anchor(make_anchor(store, organisation=org, made_by=made_by), key)
+    return write_anchor(signed, out), signed, key.warnings
 
 
 def write_anchor(anchor: dict[str, Any], out: str | os.PathLike[str]) -> Path:
