@@ -276,9 +276,10 @@ def load_demo(wb: Workbench, progress: Callable[[int, int], None] | None = None)
     ledger.draw(wb, ledger.find_shipment_ref(wb.store, "SO-2026-0003"),
                 ledger.find_licence(wb.store, "D1187342"))
     # A small Entity List sample so the demo shows real hits; screened once.
-    from workbench.screening import results, snapshots
+    from workbench.clearance import holds
+    from workbench.screening import results
 
-    snapshots.import_list(wb, DEMO_LIST)
+    holds.import_list(wb, DEMO_LIST, rescreen=False)  # nothing is cleared yet: screen all
     results.screen_all(wb)
     made["list_snapshots"] = 1
     return made

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.app import Change, Workbench
+from workbench.app import Workbench
 from workbench.clearance import holds
 from workbench.db.store import Store
 from workbench.records.values import country_name
@@ -181,19 +181,13 @@ class EntryModel(QAbstractTableModel):
         self.set_query(self.snapshot_id)
 
 
-def _import_and_rescreen(wb: Workbench, task: Task, do_import: Callable[..., Change]
+def _import_and_rescreen(wb: Workbench, task: Task, do_import: Callable[..., Any]
                          ) -> dict[str, Any]:
-    """Import (or download and import), then re-screen every party against
-    what changed. The import is committed before the re-screen starts, so a
-    re-screen failure or cancel is reported beside a kept snapshot."""
-    change = do_import(progress=progress_callback(task), cancel=task.cancel)
-    rescreen, err = None, None
-    try:
-        rescreen = holds.rescreen_after_import(wb, change.id, progress=progress_callback(task),
-                                               cancel=task.cancel)
-    except Exception as e:  # noqa: BLE001 - shown beside the kept snapshot
-        err = e
-    return what_changed(wb, change, rescreen, error_text(err) if err else None)
+    """Import (or download and import) and re-screen every party against
+    what changed, in one transaction (:func:`holds.import_list`): a cancel
+    or a failure keeps nothing."""
+    change, rescreen = do_import(progress=progress_callback(task), cancel=task.cancel)
+    return what_changed(wb, change, rescreen, None)
 
 
 SNAPSHOT_COLUMNS = [
@@ -427,7 +421,7 @@ class ListsPage(QWidget):
         wb, fmt = self.wb, self.format_combo.currentData()
         self._start(f"Importing {Path(path).name} and re-screening every party…",
                     lambda task: _import_and_rescreen(
-                        wb, task, lambda **kw: snapshots.import_list(wb, path, format=fmt, **kw)))
+                        wb, task, lambda **kw: holds.import_list(wb, path, format=fmt, **kw)))
 
     def download_latest(self) -> None:
         """Download the CSL from its configured address, import, re-screen."""
@@ -436,7 +430,8 @@ class ListsPage(QWidget):
         wb = self.wb
         self._start("Downloading the Consolidated Screening List…",
                     lambda task: _import_and_rescreen(
-                        wb, task, lambda **kw: download.download_latest(wb, **kw)))
+                        wb, task, lambda **kw: download.download_latest(
+                            wb, importer=holds.import_list, **kw)))
 
     def _start(self, label: str, fn: Callable[[Task], dict[str, Any]]) -> None:
         self.busy = True

@@ -30,8 +30,7 @@ def register(cli: click.Group) -> None:
         """Import a list file (or, for OFAC, the folder holding sdn.csv, cons_prim.csv,
         sdn.xml or consolidated.xml) as a new snapshot, then re-screen every party
         against what changed."""
-        from workbench.clearance.holds import rescreen_after_import
-        from workbench.screening.snapshots import import_list
+        from workbench.clearance import holds
 
         if path.is_dir():
             # the CSV set first: a folder holding both formats imports as before
@@ -46,17 +45,20 @@ def register(cli: click.Group) -> None:
         wb = c.signed_in()
         cb, finish = progress_bar(f"Importing {path.name}")
         try:
-            ch = import_list(wb, path, format=fmt, progress=cb)
+            ch, rr = holds.import_list(wb, path, format=fmt, rescreen=not no_rescreen,
+                                       progress=cb)
         finally:
             finish()
         info: dict[str, Any] = dict(ch.record or {})
         info["warnings"] = ch.extra.get("warnings", [])
-        if not no_rescreen:
-            rr = rescreen_after_import(wb, ch.id)
+        if rr is not None:
             info["rescreen"] = {"run_id": rr["run_id"], "new_hits": len(rr["new_hits"]),
                                 "gone": len(rr["gone"]),
                                 "affected_shipments": [s["reference"] for s in rr["affected_shipments"]],
                                 "held": [h["reference"] for h in rr["held"]]}
+        else:
+            info["not_rescreened"] = [r["reference"] for r in wb.store.all(
+                "select reference from shipment where status = 'cleared' order by reference")]
 
         def text() -> str:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(info["counts"].items()))
@@ -75,6 +77,12 @@ def register(cli: click.Group) -> None:
                              f"{', '.join(r['affected_shipments']) or 'none'}")
                 if r["held"]:
                     lines.append(f"  put on hold: {', '.join(r['held'])}")
+            else:
+                lines.append("  not re-screened: no shipment can be cleared or shipped until "
+                             "the parties are screened again (workbench rescreen)")
+                if info["not_rescreened"]:
+                    lines.append(f"  cleared, now waiting for that re-screen before they can "
+                                 f"ship: {', '.join(info['not_rescreened'])}")
             return "\n".join(lines)
 
         c.out(info, text)
@@ -85,7 +93,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def lists_download(c: Ctx, url: str | None, save_url: bool) -> None:
         """Download the latest Consolidated Screening List and import it."""
-        from workbench.clearance.holds import rescreen_after_import
+        from workbench.clearance import holds
         from workbench.screening.download import download_latest, set_csl_url
 
         wb = c.signed_in()
@@ -93,10 +101,9 @@ def register(cli: click.Group) -> None:
             set_csl_url(wb, url)
         cb, finish = progress_bar("Downloading")
         try:
-            ch = download_latest(wb, url=url, progress=cb)
+            ch, rr = download_latest(wb, url=url, progress=cb, importer=holds.import_list)
         finally:
             finish()
-        rr = rescreen_after_import(wb, ch.id)
         held = [h["reference"] for h in rr["held"]]
         info = dict(ch.record or {}, rescreen={"new_hits": len(rr["new_hits"]),
                                                "gone": len(rr["gone"]), "held": held})

@@ -103,13 +103,17 @@ def fetch(url: str, dest: Path, *, progress: Callable[[int, int | None], None] |
 
 def download_latest(wb: Workbench, *, url: str | None = None,
                     progress: Callable[[int, int | None], None] | None = None,
-                    cancel: Any = None, timeout: float = 30.0) -> Change:
+                    cancel: Any = None, timeout: float = 30.0,
+                    importer: Callable[..., Any] | None = None) -> Any:
     """Download the CSL from its configured address and import it.
 
-    Side effects: network I/O, a temporary file next to the database
-    (always removed), then the import transaction. Raises OfflineError when
-    the server cannot be reached, DuplicateSnapshot when the file did not
-    change since the last import.
+    `importer(wb, path, progress=…, cancel=…)` does the import (default
+    :func:`import_list`, returning its Change); the clearance layer passes
+    its import that re-screens in the same transaction. Side effects:
+    network I/O, a temporary file next to the database (always removed),
+    then the import transaction. Raises OfflineError when the server cannot
+    be reached, DuplicateSnapshot when the file did not change since the
+    last import.
     """
     url = url or csl_url(wb.store)
     name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "consolidated.csv"
@@ -118,6 +122,8 @@ def download_latest(wb: Workbench, *, url: str | None = None,
     folder = Path(tempfile.mkdtemp(prefix=".download-", dir=str(wb.store.path.parent)))
     try:
         path = fetch(url, folder / name, progress=progress, cancel=cancel, timeout=timeout)
-        return import_list(wb, path, cancel=cancel)
+        if importer is None:
+            return import_list(wb, path, cancel=cancel)
+        return importer(wb, path, progress=progress, cancel=cancel)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

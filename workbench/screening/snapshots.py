@@ -247,7 +247,7 @@ class IndexCache:
     of current snapshots changes. Thread-safe; one per store path."""
 
     _lock = threading.Lock()
-    _cache: dict[tuple[str, tuple[int, ...]], MatchIndex] = {}
+    _cache: dict[tuple[str, tuple[tuple[int, str], ...]], MatchIndex] = {}
 
     @classmethod
     def peek(cls, store: Store) -> MatchIndex | None:
@@ -263,7 +263,9 @@ class IndexCache:
     @classmethod
     def get(cls, store: Store) -> tuple[MatchIndex, list[dict[str, Any]]]:
         snaps = current_snapshots(store)
-        key = (str(store.path), tuple(s["id"] for s in snaps))
+        # ids and hashes: a snapshot stored in a transaction that then rolled
+        # back frees its id for the next import, which may be another file
+        key = (str(store.path), tuple((s["id"], s["sha256"]) for s in snaps))
         with cls._lock:
             idx = cls._cache.get(key)
         if idx is None:
