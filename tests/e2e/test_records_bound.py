@@ -107,3 +107,44 @@ def test_a_swapped_evidence_file_is_found(demo_db: Path, tmp_path: Path) -> None
                   f" size = 38 where id = {eid}")
     r = run(demo_db, "check")
     assert r.returncode == 1 and "its bytes hash to" in r.stdout
+
+
+def _held(db: Path) -> int:
+    """SO-2026-0004 put on hold through the workbench (a recorded status move)."""
+    from workbench.clearance import status
+    from workbench.records.shipments import find_shipment
+
+    wb = Workbench.open(db)
+    wb.login("olivia", PASSWORD)
+    sid = find_shipment(wb.store, "SO-2026-0004")
+    status.hold(wb, sid, "waiting for the end-user statement")
+    wb.close()
+    return sid
+
+
+def test_a_shipment_status_set_by_hand_is_found(demo_db: Path) -> None:
+    sid = _held(demo_db)
+    assert run(demo_db, "check").returncode == 0
+    _sql(demo_db, f"update shipment set status = 'cleared' where id = {sid}")
+    r = run(demo_db, "check")
+    assert r.returncode == 1
+    assert f"shipment {sid} (SO-2026-0004): status: \"cleared\", the trail recorded " \
+           f"\"on_hold\"" in r.stdout
+
+
+def test_a_shipment_line_raised_is_found(demo_db: Path) -> None:
+    _sql(demo_db, "update shipment_line set quantity = quantity + 1000 where shipment_id ="
+                  " (select id from shipment where reference = 'SO-2026-0002')")
+    r = run(demo_db, "check")
+    assert r.returncode == 1 and "(SO-2026-0002): lines[0].quantity:" in r.stdout
+
+
+def test_a_status_move_deleted_or_rewritten_is_found(demo_db: Path) -> None:
+    _held(demo_db)
+    _sql(demo_db, "update ledger_status_event set reason = 'approved by the director',"
+                  " approver = 'arthur'")
+    r = run(demo_db, "check")
+    assert r.returncode == 1 and "reads hold to on_hold approved by arthur" in r.stdout
+    _sql(demo_db, "delete from ledger_status_event")
+    r = run(demo_db, "check")
+    assert "deleted from the shipment's history outside the workbench" in r.stdout

@@ -9,8 +9,11 @@ hash and size, so `check` compares the rows with those events:
 - every list snapshot: its file hash and entry count as imported, and (for
   snapshots imported since this check exists) the digest of every entry;
 - every evidence file: the recorded SHA-256 and size, and its bytes re-hashed;
-- every party, item and licence (with its lines): the record as the latest
-  event that wrote it recorded it, field by field;
+- every party, item, licence (with its lines) and shipment (lines, parties,
+  and the status its latest move set): the record as the latest event that
+  wrote it recorded it, field by field;
+- every status move (clear, override with its approver, hold, ship): as
+  recorded;
 - every drawdown and reversal of the licence ledger: as recorded.
 
 Read-only. Combined with an anchor (`audit verify --against`) an attacker
@@ -25,7 +28,7 @@ from typing import Any
 
 from workbench.db.store import Store
 from workbench.records import items as items_mod, licences as licences_mod
-from workbench.records import parties as parties_mod
+from workbench.records import parties as parties_mod, shipments as shipments_mod
 from workbench.screening.snapshots import stored_entries_digest
 
 
@@ -84,12 +87,13 @@ def evidence_problems(store: Store) -> list[str]:
 
 
 # The records whose every create/update event carries the whole record as the
-# getter returns it (checked so by the tests); status moves of shipments have
-# their own events, so shipments are not in this list.
+# getter returns it (checked so by the tests). A shipment's status moves have
+# their own events after that; the replay applies them (``status`` only).
 _RECORDS = {
     "party": ("party", "legal_name", parties_mod.get_party),
     "item": ("item", "model", items_mod.get_item),
     "licence": ("licence", "number", licences_mod.get_licence),
+    "shipment": ("shipment", "reference", shipments_mod.get_shipment),
 }
 
 
@@ -122,8 +126,16 @@ def record_problems(store: Store) -> list[str]:
     for entity, (table, label_col, get) in _RECORDS.items():
         latest: dict[str, dict[str, Any]] = {}
         for r in store.all("select entity_id, action, after from audit_event where entity = ?"
-                           " and action in ('create', 'update') order by seq", (entity,)):
-            latest[r["entity_id"]] = json.loads(r["after"] or "null")
+                           " order by seq", (entity,)):
+            if r["action"] in ("create", "update"):
+                latest[r["entity_id"]] = json.loads(r["after"] or "null")
+            elif entity == "shipment" and r["entity_id"] in latest:
+                # a status move (clear, hold, ship …) records the status it set
+                moved = json.loads(r["after"] or "null")
+                if isinstance(moved, dict) and "status" in moved \
+                        and isinstance(latest[r["entity_id"]], dict):
+                    latest[r["entity_id"]] = {**latest[r["entity_id"]],
+                                              "status": moved["status"]}
         ids = {str(r["id"]): r[label_col] for r in store.all(
             f"select id, {label_col} from {table}")}
         for eid, rec in latest.items():
@@ -169,7 +181,38 @@ def drawdown_problems(store: Store) -> list[str]:
     return out
 
 
+def status_event_problems(store: Store) -> list[str]:
+    """Every status move the trail recorded (clear, override, hold, ship …)
+    is in the shipment's status history as recorded, and nothing else is:
+    deleting an override's row would hide who approved it. Read-only."""
+    out = []
+    recorded: dict[int, tuple[str, dict[str, Any]]] = {}
+    for r in store.all("select entity_id, action, after from audit_event where entity ="
+                       " 'shipment' and action not in ('create', 'update') order by seq"):
+        a = json.loads(r["after"] or "null")
+        if isinstance(a, dict) and isinstance(a.get("event"), int) and "status" in a:
+            recorded[a["event"]] = (r["entity_id"], {**a, "move": r["action"]})
+    rows = {r["id"]: r for r in store.all("select id, shipment_id, action, to_status, reason,"
+                                          " approver from ledger_status_event")}
+    for eid, (sid, a) in recorded.items():
+        row = rows.get(eid)
+        what = f"status move {eid} ({a['move']} of shipment {sid})"
+        if row is None:
+            out.append(f"{what}: deleted from the shipment's history outside the workbench")
+        elif (str(row["shipment_id"]), row["action"], row["to_status"], row["reason"] or "",
+              row["approver"]) != (sid, a["move"], a["status"], a.get("reason") or "",
+                                   a.get("approver")):
+            out.append(f"{what}: reads {row['action']} to {row['to_status']}"
+                       f"{' approved by ' + row['approver'] if row['approver'] else ''}, the "
+                       f"trail recorded {a['move']} to {a['status']}"
+                       f"{' approved by ' + a['approver'] if a.get('approver') else ''}")
+    for eid in sorted(rows.keys() - recorded.keys()):
+        out.append(f"status move {eid} (shipment {rows[eid]['shipment_id']}): in the history, "
+                   f"but no event in the trail made it")
+    return out
+
+
 def problems(store: Store) -> list[str]:
     """Every record found unlike its audit event."""
-    return (record_problems(store) + drawdown_problems(store) + snapshot_problems(store)
-            + evidence_problems(store))
+    return (record_problems(store) + status_event_problems(store) + drawdown_problems(store)
+            + snapshot_problems(store) + evidence_problems(store))

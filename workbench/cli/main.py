@@ -203,7 +203,8 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
                      f"{result.events} events verified, head {result.head[:16]}…")
         if not result.ok:
             lines.append(f"  {result.problem}")
-        lines.append("records (parties, items, licences, drawdowns, list snapshots, "
+        lines.append("records (parties, items, licences, shipments and their status moves, "
+                     "drawdowns, list snapshots, "
                      "evidence): " + ("ok, as the trail recorded them" if not unbound
                                       else "DO NOT MATCH THE TRAIL"))
         lines += [f"  {p}" for p in unbound[:20]]
