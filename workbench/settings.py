@@ -17,8 +17,14 @@ EXPORTER_NAME = "exporter_name"
 # format character (bidi overrides, invisible separators) is refused, since
 # it can make a name on a packet read differently from what is stored.
 JOINERS = frozenset("\u200c\u200d")
+# A folder away from the database (another disk, a synced folder) where the
+# app writes a signed audit anchor every day (workbench.packets.anchors).
+ANCHOR_FOLDER = "anchor_folder"
 # setting -> (label, longest accepted value)
-SETTINGS: dict[str, tuple[str, int]] = {EXPORTER_NAME: ("Exporter name", 200)}
+SETTINGS: dict[str, tuple[str, int]] = {EXPORTER_NAME: ("Exporter name", 200),
+                                        ANCHOR_FOLDER: ("Audit anchor folder", 1000)}
+# settings that hold a path: spaces are kept as typed
+_PATHS = frozenset({ANCHOR_FOLDER})
 
 
 def get(store: Store, key: str) -> str:
@@ -45,7 +51,7 @@ def set_value(wb: Workbench, key: str, value: str) -> str:
         raise ValidationError(FieldError(key, f"there is no setting called {key!r} (known: "
                                               f"{', '.join(SETTINGS)})"))
     label, longest = SETTINGS[key]
-    value = " ".join((value or "").split())
+    value = (value or "").strip() if key in _PATHS else " ".join((value or "").split())
     if not value:
         raise ValidationError(FieldError(key, f"{label} cannot be empty"))
     if len(value) > longest:
@@ -54,6 +60,15 @@ def set_value(wb: Workbench, key: str, value: str) -> str:
     if any(unicodedata.category(ch) == "Cc" or
            (unicodedata.category(ch) == "Cf" and ch not in JOINERS) for ch in value):
         raise ValidationError(FieldError(key, f"{label} contains a control character"))
+    if key == ANCHOR_FOLDER:
+        import os
+
+        folder = os.path.expanduser(value)
+        if not os.path.isabs(folder) or not os.path.isdir(folder):
+            raise ValidationError(FieldError(key, f"{label}: {value} is not an existing "
+                                                  f"folder (give its full path)"))
+        if not os.access(folder, os.W_OK):
+            raise ValidationError(FieldError(key, f"{label}: {value} cannot be written to"))
     with wb.writing() as w:
         before = get(wb.store, key)
         if before == value:

@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
 
+from workbench.db import audit
 from workbench.db.store import Store
+from workbench.packets import anchors
 from workbench.records import items as items_mod, licences as licences_mod
 from workbench.records import parties as parties_mod, shipments as shipments_mod
 from workbench.screening.snapshots import stored_entries_digest
@@ -216,3 +220,41 @@ def problems(store: Store) -> list[str]:
     """Every record found unlike its audit event."""
     return (record_problems(store) + status_event_problems(store) + drawdown_problems(store)
             + snapshot_problems(store) + evidence_problems(store))
+
+
+@dataclass
+class Report:
+    """What :func:`full_check` found; ``ok`` only when every part is."""
+
+    integrity: list[str]
+    chain: audit.VerifyResult
+    records: list[str]
+    outside: list[str] = field(default_factory=list)   # copies that do not match
+    copies: list[str] = field(default_factory=list)    # the copies checked, one line each
+    unreadable: list[str] = field(default_factory=list)  # anchor-folder files not readable
+
+    @property
+    def ok(self) -> bool:
+        return (not self.integrity and self.chain.ok and not self.records
+                and not self.outside and not self.unreadable)
+
+
+def full_check(store: Store, against: Iterable[str | Path] = (), *,
+               anchor_folder: bool = False) -> Report:
+    """Everything `workbench check` and the Audit log page's "Check records"
+    prove: SQLite's integrity and foreign keys, the hash chain, every record
+    against its events (:func:`problems`), and the trail against outside
+    copies — the files in `against` and, with `anchor_folder`, this
+    database's anchors in the configured anchor folder. Raises AnchorError
+    for a file in `against` that is not an anchor or packet. Read-only;
+    seconds on a big database (run it off the GUI thread)."""
+    claims = [anchors.read_claim(f) for f in against]
+    unreadable: list[str] = []
+    if anchor_folder:
+        more, unreadable = anchors.folder_claims(store)
+        claims += more
+    copies = [f"{cl.source}: {cl.kind}, event {cl.seq if cl.seq is not None else '?'} "
+              f"head {cl.head[:16]}…" + (f" ({'; '.join(cl.facts)})" if cl.facts else "")
+              for cl in claims]
+    return Report(store.integrity_problems(), audit.verify(store), problems(store),
+                  anchors.check_against(store, claims), copies, unreadable)

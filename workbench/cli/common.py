@@ -67,6 +67,13 @@ class Ctx:
         wb.login(name, password)
         return wb
 
+    def signed_in_if_named(self) -> Workbench:
+        """Signed in when a user is named (a wrong password is refused), else
+        not: for commands anyone may run that record who ran them."""
+        if self.username or os.environ.get("WORKBENCH_USER"):
+            return self.signed_in()
+        return self.workbench()
+
     def close(self) -> None:
         if self._wb is not None:
             self._wb.close()

@@ -139,14 +139,14 @@ def export_cmd(c: Ctx, table: str, file: Path, search: str) -> None:
 @pass_ctx
 def backup(c: Ctx, dest: Path) -> None:
     """Copy the database to DEST with SQLite's online backup (safe while in use)."""
-    wb = c.workbench()
+    wb = c.signed_in_if_named()
     cb, finish = progress_bar("Backup")
     try:
         wb.store.backup(dest, progress=cb)
     finally:
         finish()
     # the copy's anchor, kept with it: later, the live trail must still hold it
-    anchor, _a, warnings = _write_anchor(wb, Path(f"{dest}.anchor.json"))
+    anchor, _a, warnings = _write_anchor(wb, Path(f"{dest}.anchor.json"), "backup")
     for w in warnings:
         click.echo(w, err=True)
     c.out({"backup": str(dest), "bytes": dest.stat().st_size, "anchor": str(anchor)},
@@ -154,24 +154,19 @@ def backup(c: Ctx, dest: Path) -> None:
           f"{anchor}")
 
 
-def _write_anchor(wb: Any, out: Path) -> tuple[Path, dict[str, Any], list[str]]:
-    """:func:`workbench.packets.anchors.anchor_now`, made by whoever is signed in."""
+def _write_anchor(wb: Any, out: Path, kind: str) -> tuple[Path, dict[str, Any], list[str]]:
+    """:func:`workbench.packets.anchors.make_and_record` by whoever is signed in."""
     from workbench.packets import anchors
 
-    return anchors.anchor_now(wb.store, out, made_by=None if wb.user.username == "system"
-                              else wb.user.username)
+    return anchors.make_and_record(wb, out, kind=kind)
 
 
 def _against(store: Any, files: tuple[Path, ...]) -> tuple[list[str], list[str]]:
     """(problems, facts) of the trail compared with outside copies."""
-    from workbench.packets import anchors
+    from workbench.clearance import binding
 
-    claims = [anchors.read_claim(f) for f in files]
-    problems = anchors.check_against(store, claims)
-    facts = [f"{cl.source}: {cl.kind}, event {cl.seq if cl.seq is not None else '?'} "
-             f"head {cl.head[:16]}…" + (f" ({'; '.join(cl.facts)})" if cl.facts else "")
-             for cl in claims]
-    return problems, facts
+    r = binding.full_check(store, files) if files else None
+    return (r.outside, r.copies) if r else ([], [])
 
 
 _AGAINST = click.option(
@@ -185,16 +180,15 @@ _AGAINST = click.option(
 @pass_ctx
 def check(c: Ctx, against: tuple[Path, ...]) -> None:
     """Integrity check, foreign key check and audit-chain verification."""
-    wb = c.workbench()
-    problems = wb.store.integrity_problems()
-    result = audit.verify(wb.store)
     from workbench.clearance import binding
 
-    outside, _facts = _against(wb.store, against) if against else ([], [])
-    unbound = binding.problems(wb.store)
-    ok = not problems and result.ok and not outside and not unbound
+    wb = c.workbench()
+    rep = binding.full_check(wb.store, against, anchor_folder=True)
+    problems, result, unbound, outside = rep.integrity, rep.chain, rep.records, rep.outside
+    ok = rep.ok
     data = {"ok": ok, "integrity": problems or ["ok"], "audit": result.as_dict(),
-            "against": outside, "records": unbound or ["ok"]}
+            "against": outside + rep.unreadable, "copies": rep.copies,
+            "records": unbound or ["ok"]}
 
     def text() -> str:
         lines = [f"database: {'ok' if not problems else 'PROBLEMS'}"]
@@ -208,10 +202,11 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
                      "evidence): " + ("ok, as the trail recorded them" if not unbound
                                       else "DO NOT MATCH THE TRAIL"))
         lines += [f"  {p}" for p in unbound[:20]]
-        if against:
-            lines.append(f"outside copies: {'ok' if not outside else 'DO NOT MATCH'} "
-                         f"({len(against)} checked)")
-            lines += [f"  {p}" for p in outside]
+        if rep.copies or rep.unreadable:
+            lines.append(f"outside copies: "
+                         f"{'ok' if not outside + rep.unreadable else 'DO NOT MATCH'} "
+                         f"({len(rep.copies)} checked, the anchor folder's included)")
+            lines += [f"  {p}" for p in outside + rep.unreadable]
         return "\n".join(lines)
 
     c.out(data, text)
@@ -260,11 +255,11 @@ def audit_anchor(c: Ctx, out: Path) -> None:
     """Write a signed anchor of the trail (sequence number, head hash, time) to
     OUT. Keep it away from the database (another disk, a mail to yourself):
     `audit verify --against OUT` later proves the trail still holds it."""
-    wb = c.workbench()
+    wb = c.signed_in_if_named()
     if c.db_path.resolve().parent == out.resolve().parent:
         click.echo("note: the anchor is beside the database; a copy elsewhere is what "
                    "protects against someone who can change both", err=True)
-    path, a, warnings = _write_anchor(wb, out)
+    path, a, warnings = _write_anchor(wb, out, "by hand")
     for w in warnings:
         click.echo(w, err=True)
     c.out({"anchor": str(path), "seq": a["seq"], "head": a["head"], "made_at": a["made_at"]},
@@ -358,7 +353,7 @@ def settings_show(c: Ctx) -> None:
 
 
 @settings_group.command("set")
-@click.argument("name", type=click.Choice(["exporter-name"]))
+@click.argument("name", type=click.Choice(["exporter-name", "anchor-folder"]))
 @click.argument("value")
 @pass_ctx
 def settings_set(c: Ctx, name: str, value: str) -> None:

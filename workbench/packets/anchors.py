@@ -99,6 +99,116 @@ def anchor_now(store: Store, out: str | os.PathLike[str], *, made_by: str | None
     return write_anchor(signed, out), signed, key.warnings
 
 
+# The app writes one into the anchor folder when the last is older than this.
+DAILY_S = 24 * 3600
+ANCHOR_ENTITY = "audit_anchor"
+
+
+def make_and_record(wb: Any, out: str | os.PathLike[str], *, kind: str
+                    ) -> tuple[Path, dict[str, Any], list[str]]:
+    """:func:`anchor_now` by the signed-in user, then record in the trail
+    that it was made (file, event, head; `kind`: "by hand", "backup",
+    "daily"), so the app can say when the last one was made and an auditor
+    sees where copies went. An auditor (read-only) or nobody signed in still
+    gets the file, unrecorded. Side effects: writes `out`, may create the
+    key, one transaction for the record. Threading: any thread."""
+    from workbench.errors import PermissionDenied
+
+    user = wb.user
+    path, a, warnings = anchor_now(wb.store, out, made_by=None if user.username == "system"
+                                   else user.username)
+    try:
+        with wb.writing() as w:
+            w.audit(ANCHOR_ENTITY, a["seq"], "anchor", None,
+                    {"file": str(path), "seq": a["seq"], "head": a["head"],
+                     "made_at": a["made_at"], "kind": kind})
+    except PermissionDenied:  # SignInRequired is one too: an auditor's copy, unrecorded
+        pass
+    return path, a, warnings
+
+
+def last_anchor(store: Store, kind: str | None = None) -> dict[str, Any] | None:
+    """The newest recorded anchor (of `kind`, if given): file, seq, head,
+    made_at, kind, and ``recorded_at``. Read-only."""
+    for r in store.all(f"select ts, after from audit_event where entity = ? and action ="
+                       f" 'anchor' order by seq desc", (ANCHOR_ENTITY,)):
+        a = json.loads(r["after"] or "{}")
+        if kind is None or a.get("kind") == kind:
+            return {**a, "recorded_at": r["ts"]}
+    return None
+
+
+def anchor_folder(store: Store) -> Path | None:
+    """The configured anchor folder, or None. Read-only."""
+    from workbench import settings
+
+    v = settings.get(store, settings.ANCHOR_FOLDER)
+    return Path(v).expanduser() if v else None
+
+
+def daily_due(store: Store, now: Any = None) -> bool:
+    """True when an anchor folder is set and no daily anchor was made in the
+    last 24 hours. Read-only."""
+    import datetime as dt
+
+    if anchor_folder(store) is None:
+        return False
+    last = last_anchor(store, "daily")
+    if last is None:
+        return True
+    now = now or dt.datetime.now(dt.timezone.utc)
+    made = dt.datetime.fromisoformat(str(last["made_at"]).replace("Z", "+00:00"))
+    return (now - made).total_seconds() >= DAILY_S
+
+
+def anchor_daily(wb: Any, *, force: bool = False) -> Path | None:
+    """Write the day's anchor into the anchor folder when it is due (or
+    `force`): ``NAME-anchor-YYYYMMDDTHHMMSSZ-eventN.json``. Returns its
+    path, or None when nothing was due. Raises WorkbenchError naming the
+    folder when it cannot be written. Side effects: see make_and_record."""
+    folder = anchor_folder(wb.store)
+    if folder is None or not (force or daily_due(wb.store)):
+        return None
+    if not folder.is_dir():
+        raise WorkbenchError(f"{folder}: the audit anchor folder does not exist (is the disk "
+                             f"connected?); choose another on the Audit log page")
+    seq = wb.store.scalar("select coalesce(max(seq), 0) from audit_event")
+    stamp = utc_now()[:19].replace("-", "").replace(":", "")
+    out = folder / f"{wb.store.path.stem}-anchor-{stamp}Z-event{seq}.json"
+    try:
+        return make_and_record(wb, out, kind="daily")[0]
+    except OSError as e:
+        raise WorkbenchError(f"{folder}: cannot write the audit anchor there "
+                             f"({e.strerror or e})") from None
+
+
+def folder_claims(store: Store, folder: Path | None = None, *, newest: int = 60
+                  ) -> tuple[list[Claim], list[str]]:
+    """The anchors of this database in the anchor folder (the newest
+    `newest`), as claims to check, and one line per file that could not be
+    read as one (a damaged or edited anchor is a finding, not noise).
+    Anchors of other databases are skipped. Read-only."""
+    folder = folder or anchor_folder(store)
+    if folder is None or not folder.is_dir():
+        return [], []
+    files = sorted((p for p in folder.glob("*anchor*.json") if p.is_file()),
+                   key=lambda p: p.stat().st_mtime, reverse=True)[:newest]
+    claims, bad = [], []
+    for p in files:
+        try:
+            doc = json.loads(p.read_bytes()[:MAX_ANCHOR_BYTES])
+        except (OSError, ValueError, RecursionError):
+            doc = None
+        if isinstance(doc, dict) and doc.get("format") == FORMAT \
+                and doc.get("database") not in (None, store.path.name):
+            continue
+        try:
+            claims.append(read_claim(p))
+        except AnchorError as e:
+            bad.append(str(e))
+    return claims, bad
+
+
 def write_anchor(anchor: dict[str, Any], out: str | os.PathLike[str]) -> Path:
     """Write `anchor` to `out` atomically (temp file, fsync, rename), 0600."""
     out = Path(out)
