@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 import workbench
 from workbench import users
 from workbench.app import Change, Workbench
+from workbench.packets import anchors
 from workbench.records import items, licences, parties, shipments
 from workbench.records.shipments import STATUS_LABELS
 
@@ -164,6 +165,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status()
         self.nav.setCurrentRow(0)
+        # the daily audit anchor: soon after start, then checked every hour
+        self.anchor_timer = QTimer(self, interval=3_600_000)
+        self.anchor_timer.timeout.connect(self.anchor_if_due)
+        self.anchor_timer.start()
+        QTimer.singleShot(3_000, self, self.anchor_if_due)
 
     # -- building --------------------------------------------------------------------
     def _build_pages(self) -> None:
@@ -343,11 +349,28 @@ class MainWindow(QMainWindow):
             self.backup_to(dest)
 
     def backup_to(self, dest: str) -> None:
-        """Copy the store to ``dest`` on the worker thread (cancellable)."""
-        store = self.wb.store
-        self.ops.run(lambda task: store.backup(dest, progress=task.progress),
-                     success=lambda p: self.statusBar().showMessage(f"Backed up to {p}", 8000),
-                     parent=self, progress="Backing up the database…")
+        """Copy the store to ``dest`` on the worker thread (cancellable), with
+        the copy's audit anchor beside it (``DEST.anchor.json``, recorded)."""
+        wb = self.wb
+
+        def work(task: Any) -> tuple[Any, Path]:
+            return anchors.backup_with_anchor(wb, dest, progress=task.progress)[:2]
+
+        def done(res: tuple[Any, Path]) -> None:
+            self.statusBar().showMessage(f"Backed up to {res[0]}, with its audit anchor "
+                                         f"{res[1].name}", 8000)
+            self.on_change(None)
+
+        self.ops.run(work, success=done, parent=self, progress="Backing up the database…")
+
+    def anchor_if_due(self) -> None:
+        """Write the daily audit anchor into the anchor folder when one is
+        due (worker thread); a failure is said on the Audit log page."""
+        if not anchors.daily_due(self.wb.store):
+            return
+        wb, page = self.wb, self.pages["audit"]
+        self.ops.run(lambda task: anchors.anchor_daily(wb), success=page.daily_written,
+                     failure=page.daily_failed, parent=self)
 
     def export_packet(self, shipment_ids: list[int], label: str) -> Any:
         """Open the packet dialog (these shipments, or choose a party or dates)."""

@@ -1,4 +1,6 @@
-"""The Audit log page: the hash-chained events, searchable, with verify.
+"""The Audit log page: the hash-chained events, searchable; verify the
+chain, check every record against it, and keep anchors of it outside the
+database (the last one made said at the top).
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench import users
+from workbench import settings, users
 from workbench.app import Workbench
+from workbench.clearance import binding
 from workbench.db import audit
+from workbench.packets import anchors
 
 from ui.kit.models import BrowseModel, KeyRole
-from ui.kit.ops import Ops, show_error
-from ui.kit.views import heading_label, make_table
+from ui.kit.files import existing_directory, save_file_name
+from ui.kit.ops import Ops, error_text, show_error
+from ui.kit.views import format_timestamp, heading_label, make_table
 from ui.kit.widgets import ChoiceCombo, DateField
 
 
@@ -73,7 +78,32 @@ class AuditPage(QWidget):
         self.verify_btn.setToolTip("Recompute every event's hash and check the chain links")
         self.verify_btn.clicked.connect(self.verify)
         top.addWidget(self.verify_btn)
+        self.check_btn = QPushButton("Check records")
+        self.check_btn.setToolTip(
+            "Compare every party, item, licence, shipment, drawdown, list snapshot and "
+            "evidence file with what the audit trail recorded, and the trail with the "
+            "anchors kept in the anchor folder")
+        self.check_btn.clicked.connect(self.check_records)
+        top.addWidget(self.check_btn)
         lay.addLayout(top)
+        arow = QHBoxLayout()
+        self.anchor_label = QLabel()
+        self.anchor_label.setWordWrap(True)
+        self.anchor_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        arow.addWidget(self.anchor_label, 1)
+        self.anchor_btn = QPushButton("Anchor now")
+        self.anchor_btn.setToolTip("Write a signed copy of the trail's newest event (its "
+                                   "number and hash) to a file outside the database")
+        self.anchor_btn.clicked.connect(self.anchor_now)
+        self.folder_btn = QPushButton("Anchor folder…")
+        self.folder_btn.setToolTip("A folder on another disk or a synced drive: the app "
+                                   "writes an anchor there every day")
+        self.folder_btn.clicked.connect(self.choose_folder)
+        self.folder_btn.setEnabled(wb.user.can_write)
+        arow.addWidget(self.anchor_btn)
+        arow.addWidget(self.folder_btn)
+        lay.addLayout(arow)
+        self.anchor_problem = ""
         self.verify_label = QLabel()
         self.verify_label.setWordWrap(True)
         self.verify_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -110,6 +140,7 @@ class AuditPage(QWidget):
         self.count_label = QLabel()
         self.model.modelReset.connect(self._update_count)
         self.refresh_users()
+        self.refresh_anchor()
         self._update_count()
         if self.model.rowCount():
             self.table.selectRow(0)
@@ -150,6 +181,123 @@ class AuditPage(QWidget):
     def refresh(self) -> None:
         self.model.refresh()
         self.refresh_users()
+        self.refresh_anchor()
+
+    # -- anchors ----------------------------------------------------------------------
+    def refresh_anchor(self) -> None:
+        """Say when the last anchor was made and where the daily ones go."""
+        store = self.wb.store
+        last = anchors.last_anchor(store)
+        folder = anchors.anchor_folder(store)
+        if last is None:
+            text = ("No anchor of the audit trail has been made yet. An anchor is a signed "
+                    "copy of the trail's newest event kept outside the database; with it, "
+                    "a trail cut short or rewritten is found.")
+        else:
+            text = (f"Last anchor: {format_timestamp(last['made_at'])} "
+                    f"({_KIND_WORDS.get(last.get('kind'), 'made')}, up to event "
+                    f"{last['seq']:,}), written to {last['file']}.")
+        if folder is None:
+            text += " Choose an anchor folder and the app writes one there every day."
+        elif not folder.is_dir():
+            text += f" The anchor folder {folder} cannot be found (is its disk connected?)."
+        else:
+            text += f" Daily anchors go to {folder}."
+        if self.anchor_problem:
+            text += f" The last daily anchor could not be written: {self.anchor_problem}"
+        self.anchor_label.setText(text)
+        warn = last is None or folder is None or not folder.is_dir() or self.anchor_problem
+        self.anchor_label.setStyleSheet("color: #8a5a00;" if warn else "color: palette(mid);")
+
+    def anchor_now(self, path: str | None = None) -> None:
+        """Write an anchor: into the anchor folder when one is set, else to a
+        file the user chooses (or `path`). Worker thread."""
+        wb = self.wb
+        folder = anchors.anchor_folder(wb.store)
+        if path is None and folder is not None and folder.is_dir():
+            path = str(folder / anchors.anchor_file_name(wb.store))
+        if path is None:
+            path = save_file_name(self, "Save an audit anchor",
+                                  str(anchors.anchor_file_name(wb.store)),
+                                  "Audit anchor (*.json)", store=wb.store)
+            if not path:
+                return
+        self.ops.run(lambda task: anchors.make_and_record(wb, path, kind="by hand"),
+                     success=self._anchored, parent=self)
+
+    def _anchored(self, res: tuple[Any, dict[str, Any], list[str]]) -> None:
+        path, a, warnings = res
+        self.refresh()
+        self._say(f"✔ Anchored event {a['seq']:,} in {path}. Keep it away from this "
+                  f"computer's disk: later, “Check records” proves the trail still holds it."
+                  + "".join(f" {w}" for w in warnings), ok=True)
+
+    def choose_folder(self) -> None:
+        """Ask for the anchor folder, store it (audited) and anchor into it."""
+        folder = existing_directory(self, "Choose the audit anchor folder",
+                                    str(anchors.anchor_folder(self.wb.store) or ""))
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str) -> None:
+        wb = self.wb
+
+        def work(task: Any) -> Any:
+            settings.set_value(wb, settings.ANCHOR_FOLDER, folder)
+            return anchors.anchor_daily(wb, force=True)
+
+        self.ops.run(work, success=lambda p: (self.refresh(), self._say(
+            f"✔ Daily anchors now go to {folder}; the first is {p}.", ok=True)), parent=self)
+
+    def daily_failed(self, exc: BaseException) -> None:
+        """Called by the window when the daily anchor could not be written."""
+        self.anchor_problem = error_text(exc)
+        self.refresh_anchor()
+
+    def daily_written(self, _path: Any) -> None:
+        self.anchor_problem = ""
+        self.refresh_anchor()
+
+    # -- the records check ------------------------------------------------------------
+    def check_records(self) -> None:
+        """Run the full check (what `workbench check` does) on the worker."""
+        self.check_btn.setEnabled(False)
+        self._say("Checking every record against the audit trail…", ok=None)
+        store = self.wb.store
+        self.ops.run(lambda task: binding.full_check(store, anchor_folder=True),
+                     success=self._checked, failure=self._check_failed, parent=self,
+                     progress="Checking every record against the audit trail…")
+
+    def _checked(self, rep: binding.Report) -> None:
+        self.check_btn.setEnabled(True)
+        if rep.ok:
+            copies = (f" The trail holds all {len(rep.copies)} anchors in the anchor folder."
+                      if rep.copies else " No anchor was found to compare the trail with.")
+            self._say(f"✔ Records match the audit trail: {rep.chain.events:,} events, each "
+                      f"hash checked; every party, item, licence, shipment, drawdown, list "
+                      f"snapshot and evidence file is as the trail recorded it.{copies}",
+                      ok=True)
+            return
+        found = [*rep.integrity,
+                 *([f"The chain is broken at event {rep.chain.event_seq}: "
+                    f"{rep.chain.problem}"] if not rep.chain.ok else []),
+                 *rep.outside, *rep.unreadable, *rep.records]
+        more = f" … and {len(found) - 12} more" if len(found) > 12 else ""
+        self._say("✘ The records do not match the audit trail — changed outside the "
+                  "workbench:\n• " + "\n• ".join(found[:12]) + more, ok=False)
+
+    def _check_failed(self, exc: BaseException) -> None:
+        self.check_btn.setEnabled(True)
+        self.verify_label.hide()
+        show_error(self, exc)
+
+    def _say(self, text: str, *, ok: bool | None) -> None:
+        self.verify_label.setText(text)
+        self.verify_label.setStyleSheet(
+            "" if ok is None else
+            "background: #e6f4ea; border: 1px solid #9ccc9f; padding: 6px;" if ok else
+            "background: #fde7e7; border: 1px solid #e8b4b0; padding: 6px; color: #b3261e;")
+        self.verify_label.show()
 
     def focus_search(self) -> None:
         self.search.setFocus()
@@ -200,6 +348,9 @@ class AuditPage(QWidget):
         self.verify_btn.setEnabled(True)
         self.verify_label.hide()
         show_error(self, exc)
+
+
+_KIND_WORDS = {"daily": "the daily anchor", "backup": "with a backup", "by hand": "by hand"}
 
 
 def _pretty(raw: str | None) -> str:

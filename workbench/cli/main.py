@@ -139,14 +139,15 @@ def export_cmd(c: Ctx, table: str, file: Path, search: str) -> None:
 @pass_ctx
 def backup(c: Ctx, dest: Path) -> None:
     """Copy the database to DEST with SQLite's online backup (safe while in use)."""
+    from workbench.packets import anchors
+
     wb = c.signed_in_if_named()
     cb, finish = progress_bar("Backup")
     try:
-        wb.store.backup(dest, progress=cb)
+        # the copy's anchor, kept with it: later, the live trail must still hold it
+        dest, anchor, warnings = anchors.backup_with_anchor(wb, dest, progress=cb)
     finally:
         finish()
-    # the copy's anchor, kept with it: later, the live trail must still hold it
-    anchor, _a, warnings = _write_anchor(wb, Path(f"{dest}.anchor.json"), "backup")
     for w in warnings:
         click.echo(w, err=True)
     c.out({"backup": str(dest), "bytes": dest.stat().st_size, "anchor": str(anchor)},

@@ -85,17 +85,21 @@ def sign_anchor(body: dict[str, Any], key: Any) -> dict[str, Any]:
                                   "value": base64.b64encode(sig).decode("ascii")}}
 
 
-def anchor_now(store: Store, out: str | os.PathLike[str], *, made_by: str | None
-               ) -> tuple[Path, dict[str, Any], list[str]]:
+def anchor_now(store: Store, out: str | os.PathLike[str], *, made_by: str | None,
+               at: Any = None) -> tuple[Path, dict[str, Any], list[str]]:
     """Make, sign (with the database's key, made if missing) and write an
-    anchor of the trail as it stands: (file, anchor, key warnings to show).
+    anchor of the trail as it stands (or of the event row `at`, seq and
+    hash, read earlier): (file, anchor, key warnings to show).
     Side effects: writes `out`; may create the key."""
     from workbench.packets.model import _exporter
     from workbench.packets.signing import ensure_key, key_dir_for
 
     org = _exporter(store)
     key = ensure_key(key_dir_for(store.path), org)
-    signed = sign_anchor(make_anchor(store, organisation=org, made_by=made_by), key)
+    body = make_anchor(store, organisation=org, made_by=made_by)
+    if at is not None:
+        body.update(seq=int(at["seq"]), head=at["hash"])
+    signed = sign_anchor(body, key)
     return write_anchor(signed, out), signed, key.warnings
 
 
@@ -104,7 +108,21 @@ DAILY_S = 24 * 3600
 ANCHOR_ENTITY = "audit_anchor"
 
 
-def make_and_record(wb: Any, out: str | os.PathLike[str], *, kind: str
+def backup_with_anchor(wb: Any, dest: str | os.PathLike[str], *,
+                       progress: Any = None) -> tuple[Path, Path, list[str]]:
+    """Back up the database to `dest` (SQLite's online backup) with its
+    anchor beside it, ``DEST.anchor.json``, recorded in the trail. The head
+    is read before the copy starts, so both the copy and the live trail hold
+    it even when someone writes meanwhile. Returns (backup, anchor, key
+    warnings). Side effects: writes both files; one transaction."""
+    body_at = wb.store.one("select seq, hash from audit_event order by seq desc limit 1")
+    copy = wb.store.backup(dest, progress=progress)
+    path, _a, warnings = make_and_record(wb, f"{dest}.anchor.json", kind="backup",
+                                         at=body_at)
+    return copy, path, warnings
+
+
+def make_and_record(wb: Any, out: str | os.PathLike[str], *, kind: str, at: Any = None
                     ) -> tuple[Path, dict[str, Any], list[str]]:
     """:func:`anchor_now` by the signed-in user, then record in the trail
     that it was made (file, event, head; `kind`: "by hand", "backup",
@@ -116,7 +134,7 @@ def make_and_record(wb: Any, out: str | os.PathLike[str], *, kind: str
 
     user = wb.user
     path, a, warnings = anchor_now(wb.store, out, made_by=None if user.username == "system"
-                                   else user.username)
+                                   else user.username, at=at)
     try:
         with wb.writing() as w:
             w.audit(ANCHOR_ENTITY, a["seq"], "anchor", None,
@@ -161,6 +179,14 @@ def daily_due(store: Store, now: Any = None) -> bool:
     return (now - made).total_seconds() >= DAILY_S
 
 
+def anchor_file_name(store: Store) -> str:
+    """``NAME-anchor-YYYYMMDDTHHMMSSZ-eventN.json`` for the trail as it
+    stands: sorts by time, says which database and how far. Read-only."""
+    seq = store.scalar("select coalesce(max(seq), 0) from audit_event")
+    stamp = utc_now()[:19].replace("-", "").replace(":", "")
+    return f"{store.path.stem}-anchor-{stamp}Z-event{seq}.json"
+
+
 def anchor_daily(wb: Any, *, force: bool = False) -> Path | None:
     """Write the day's anchor into the anchor folder when it is due (or
     `force`): ``NAME-anchor-YYYYMMDDTHHMMSSZ-eventN.json``. Returns its
@@ -172,9 +198,7 @@ def anchor_daily(wb: Any, *, force: bool = False) -> Path | None:
     if not folder.is_dir():
         raise WorkbenchError(f"{folder}: the audit anchor folder does not exist (is the disk "
                              f"connected?); choose another on the Audit log page")
-    seq = wb.store.scalar("select coalesce(max(seq), 0) from audit_event")
-    stamp = utc_now()[:19].replace("-", "").replace(":", "")
-    out = folder / f"{wb.store.path.stem}-anchor-{stamp}Z-event{seq}.json"
+    out = folder / anchor_file_name(wb.store)
     try:
         return make_and_record(wb, out, kind="daily")[0]
     except OSError as e:
