@@ -16,6 +16,12 @@ atexit.register(shutil.rmtree, _xdg, True)
 for _var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
     os.environ[_var] = os.path.join(_xdg, _var.lower())
 
+# The packet signing key is always encrypted: the suite gives its passphrase
+# the way an unattended run does, and never reaches a real OS keyring (tests
+# of the keyring path install their own backend).
+os.environ.setdefault("WORKBENCH_SIGNING_PASSPHRASE", "test-suite passphrase")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
 import pytest  # noqa: E402
 
 

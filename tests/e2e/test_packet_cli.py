@@ -31,15 +31,16 @@ def export(db: Path, tmp_path: Path, ref: str = "SO-2026-0010",
            env: dict[str, str] | None = None) -> tuple[Path, Path, subprocess.CompletedProcess]:
     pdf, xlsx = tmp_path / "packet.pdf", tmp_path / "packet.xlsx"
     proc = run(db, "packet", "export", "--shipment", ref, "--pdf", str(pdf), "--xlsx",
-               str(xlsx), user="olivia", password=PW, env=env or NOPASS, check=True)
+               str(xlsx), user="olivia", password=PW, env=env, check=True)
     return pdf, xlsx, proc
 
 
 def test_export_fonts_text_and_verify(db: Path, tmp_path: Path) -> None:
     pdf, xlsx, proc = export(db, tmp_path)
-    assert "WITHOUT a passphrase" in proc.stderr  # the unprotected key is announced
+    assert "WITHOUT a passphrase" not in proc.stderr
     key = db.parent / f"{db.name}.keys" / "packet-signing-key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert b"ENCRYPTED" in key.read_bytes()[:64]
     assert "manifest SHA-256" in proc.stdout
     if shutil.which("pdffonts"):
         out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True,
@@ -55,7 +56,7 @@ def test_export_fonts_text_and_verify(db: Path, tmp_path: Path) -> None:
     assert "signature intact and valid, covering the entire file" in ok.stdout
     assert run(db, "packet", "verify", str(xlsx)).returncode == 0
     cert = tmp_path / "org.pem"
-    got = json.loads(run(db, "--json", "packet", "cert", str(cert), env=NOPASS,
+    got = json.loads(run(db, "--json", "packet", "cert", str(cert),
                          check=True).stdout)
     assert cert.read_bytes().startswith(b"-----BEGIN CERTIFICATE") and not got["created"]
     assert run(db, "packet", "verify", str(pdf), "--cert", str(cert)).returncode == 0

@@ -164,10 +164,18 @@ def test_signed_pdf_attaches_evidence_and_catches_later_changes(wb, tmp_path, mo
     from workbench.packets import export_packet, verify_file
     from workbench.packets.verify import _embedded_files
 
+    from workbench.packets.signing import KeyLocked, remember
+
     monkeypatch.delenv("WORKBENCH_SIGNING_PASSPHRASE", raising=False)
+    with pytest.raises(KeyLocked) as locked:  # never made unprotected
+        export_packet(wb, pdf=tmp_path / "p.pdf", key_dir=tmp_path / "keys",
+                      shipment_refs=["SO-2026-0010"])
+    assert locked.value.creating and not (tmp_path / "keys" / "packet-signing-key.pem").exists()
+    remember(wb.store.secrets, locked.value.key_dir, "typed once this session")
     res = export_packet(wb, pdf=tmp_path / "p.pdf", key_dir=tmp_path / "keys",
                         shipment_refs=["SO-2026-0010"])
-    assert res.key_created and res.warnings  # unprotected key is announced
+    assert res.key_created and not res.warnings
+    monkeypatch.setenv("WORKBENCH_SIGNING_PASSPHRASE", "for the other keys below")
     r = verify_file(res.pdf)
     assert r.ok, r.problems
     files = _embedded_files(PdfFileReader(io.BytesIO(res.pdf.read_bytes())))

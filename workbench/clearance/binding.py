@@ -216,10 +216,33 @@ def status_event_problems(store: Store) -> list[str]:
     return out
 
 
+def key_problems(store: Store) -> list[str]:
+    """The signing certificate beside the database is the one its trail
+    last recorded signing with (a key folder swapped for another
+    database's would sign as that company). A database copied without its
+    key folder (an auditor's copy) has nothing to compare: not a problem.
+    Read-only."""
+    from workbench.packets.signing import CERT_FILE, cert_fingerprint, recorded_fingerprint
+
+    cert = store.path.resolve().with_name(store.path.name + ".keys") / CERT_FILE
+    want = recorded_fingerprint(store)
+    if want is None or not cert.is_file():
+        return []
+    try:
+        got = cert_fingerprint(cert.read_bytes())
+    except (OSError, ValueError) as e:
+        return [f"signing certificate {cert}: cannot be read ({e})"]
+    if got != want:
+        return [f"signing certificate {cert}: {got[:16]}…, but this database's trail last "
+                f"signed with {want[:16]}… — the key folder was replaced outside the "
+                f"workbench (another database's?)"]
+    return []
+
+
 def problems(store: Store) -> list[str]:
     """Every record found unlike its audit event."""
     return (record_problems(store) + status_event_problems(store) + drawdown_problems(store)
-            + snapshot_problems(store) + evidence_problems(store))
+            + snapshot_problems(store) + evidence_problems(store) + key_problems(store))
 
 
 @dataclass

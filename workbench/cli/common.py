@@ -74,6 +74,25 @@ class Ctx:
             return self.signed_in()
         return self.workbench()
 
+    def unlocking(self, fn: Callable[[], Any]) -> Any:
+        """`fn()`; when the signing key needs its passphrase and this runs at
+        a terminal, ask (twice for a new key), keep it for this command and
+        try again. Elsewhere the one-line KeyLocked error stands."""
+        from workbench.packets.signing import KeyLocked, remember
+
+        for _attempt in range(3):
+            try:
+                return fn()
+            except KeyLocked as e:
+                if not sys.stdin.isatty():
+                    raise
+                click.echo(str(e), err=True)
+                pw = click.prompt("Passphrase for the new signing key" if e.creating else
+                                  "Signing key passphrase", hide_input=True, err=True,
+                                  confirmation_prompt=e.creating)
+                remember(self.workbench().store.secrets, e.key_dir, pw)
+        return fn()
+
     def close(self) -> None:
         if self._wb is not None:
             self._wb.close()

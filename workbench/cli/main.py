@@ -145,6 +145,7 @@ def backup(c: Ctx, dest: Path) -> None:
     cb, finish = progress_bar("Backup")
     try:
         # the copy's anchor, kept with it: later, the live trail must still hold it
+        c.unlocking(lambda: anchors.database_key(wb.store))  # asked before the copy
         dest, anchor, warnings = anchors.backup_with_anchor(wb, dest, progress=cb)
     finally:
         finish()
@@ -260,7 +261,7 @@ def audit_anchor(c: Ctx, out: Path) -> None:
     if c.db_path.resolve().parent == out.resolve().parent:
         click.echo("note: the anchor is beside the database; a copy elsewhere is what "
                    "protects against someone who can change both", err=True)
-    path, a, warnings = _write_anchor(wb, out, "by hand")
+    path, a, warnings = c.unlocking(lambda: _write_anchor(wb, out, "by hand"))
     for w in warnings:
         click.echo(w, err=True)
     c.out({"anchor": str(path), "seq": a["seq"], "head": a["head"], "made_at": a["made_at"]},

@@ -47,11 +47,11 @@ def register(cli: click.Group) -> None:
             pid = party_by_ref(wb.store, party)
         cb, finish = progress_bar("Writing the packet")
         try:
-            res = export_packet(
+            res = c.unlocking(lambda: export_packet(
                 wb, pdf=pdf, xlsx=xlsx, shipment_refs=shipments, party_id=pid,
                 date_from=parse_date(date_from) if date_from else None,
                 date_to=parse_date(date_to) if date_to else None, exporter=exporter,
-                progress=cb)
+                progress=cb))
         finally:
             finish()
         for w in res.warnings:
@@ -110,11 +110,10 @@ def register(cli: click.Group) -> None:
     def cert_cmd(c: Ctx, out: str) -> None:
         """Write the organisation's packet-signing certificate (PEM) for
         auditors; makes the key first if there is none."""
-        from workbench.packets.model import _exporter
-        from workbench.packets.signing import ensure_key, key_dir_for
+        from workbench.packets.anchors import database_key
 
         wb = c.workbench()
-        key = ensure_key(key_dir_for(wb.store.path), _exporter(wb.store))
+        key = c.unlocking(lambda: database_key(wb.store))
         for w in key.warnings:
             click.echo(w, err=True)
         Path(out).write_bytes(key.cert_pem())

@@ -82,6 +82,9 @@ class Store:
         # how long a write waits for another process's write to finish
         self.write_wait_s = float(os.environ.get("WORKBENCH_WRITE_WAIT_S") or 120)
         self.busy_notice: Callable[[float], None] | None = None
+        # secrets a front end unlocked for this session (the signing key's
+        # passphrase, by key folder); kept in memory only, never written
+        self.secrets: dict[str, str] = {}
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self.backup_before_migration: Path | None = None

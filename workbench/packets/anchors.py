@@ -69,20 +69,30 @@ def make_anchor(store: Store, *, organisation: str, made_by: str) -> dict[str, A
 
 
 def sign_anchor(body: dict[str, Any], key: Any) -> dict[str, Any]:
-    """`body` with its signature by the organisation key (an OrgKey; its
-    passphrase from $WORKBENCH_SIGNING_PASSPHRASE). Reads the key files."""
+    """`body` with its signature by the organisation key (an unlocked
+    OrgKey, see signing.ensure_key). Reads the key files."""
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from workbench.packets.signing import _passphrase
-
     priv = serialization.load_pem_private_key(key.key_path.read_bytes(),
-                                              password=_passphrase())
+                                              password=key.passphrase)
     sig = priv.sign(_body_bytes(body), padding.PKCS1v15(), hashes.SHA256())
     return {**body, "signature": {"alg": "RSA-PKCS1v15-SHA256",
                                   "cert_sha256": key.fingerprint(),
                                   "cert_pem": key.cert_pem().decode("ascii"),
                                   "value": base64.b64encode(sig).decode("ascii")}}
+
+
+def database_key(store: Store) -> Any:
+    """This database's signing key (signing.ensure_key in its own key
+    folder, unlocked with the session's secrets, refused if it is not the
+    key the trail recorded). Raises KeyLocked when a passphrase is needed.
+    Side effects: may create the key."""
+    from workbench.packets.model import _exporter
+    from workbench.packets.signing import ensure_key, key_dir_for, recorded_fingerprint
+
+    return ensure_key(key_dir_for(store.path), _exporter(store), secrets=store.secrets,
+                      expect=recorded_fingerprint(store))
 
 
 def anchor_now(store: Store, out: str | os.PathLike[str], *, made_by: str | None,
@@ -92,15 +102,15 @@ def anchor_now(store: Store, out: str | os.PathLike[str], *, made_by: str | None
     hash, read earlier): (file, anchor, key warnings to show).
     Side effects: writes `out`; may create the key."""
     from workbench.packets.model import _exporter
-    from workbench.packets.signing import ensure_key, key_dir_for
 
     org = _exporter(store)
-    key = ensure_key(key_dir_for(store.path), org)
+    key = database_key(store)
     body = make_anchor(store, organisation=org, made_by=made_by)
     if at is not None:
         body.update(seq=int(at["seq"]), head=at["hash"])
     signed = sign_anchor(body, key)
-    return write_anchor(signed, out), signed, key.warnings
+    signed_by = {"cert_sha256": key.fingerprint(), "key_created": key.created}
+    return write_anchor(signed, out), {**signed, **signed_by}, key.warnings
 
 
 # The app writes one into the anchor folder when the last is older than this.
@@ -115,6 +125,7 @@ def backup_with_anchor(wb: Any, dest: str | os.PathLike[str], *,
     is read before the copy starts, so both the copy and the live trail hold
     it even when someone writes meanwhile. Returns (backup, anchor, key
     warnings). Side effects: writes both files; one transaction."""
+    database_key(wb.store)  # locked or foreign: say so before copying anything
     body_at = wb.store.one("select seq, hash from audit_event order by seq desc limit 1")
     copy = wb.store.backup(dest, progress=progress)
     path, _a, warnings = make_and_record(wb, f"{dest}.anchor.json", kind="backup",
@@ -139,7 +150,8 @@ def make_and_record(wb: Any, out: str | os.PathLike[str], *, kind: str, at: Any 
         with wb.writing() as w:
             w.audit(ANCHOR_ENTITY, a["seq"], "anchor", None,
                     {"file": str(path), "seq": a["seq"], "head": a["head"],
-                     "made_at": a["made_at"], "kind": kind})
+                     "made_at": a["made_at"], "kind": kind, "cert_sha256": a["cert_sha256"],
+                     "key_created": a["key_created"]})
     except PermissionDenied:  # SignInRequired is one too: an auditor's copy, unrecorded
         pass
     return path, a, warnings

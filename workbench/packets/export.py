@@ -88,9 +88,15 @@ def export_packet(wb: Any, *, pdf: str | os.PathLike[str] | None = None,
         step(1)
         if pdf:
             from workbench.packets.pdf import build_pdf
-            from workbench.packets.signing import attach_and_sign, ensure_key, packet_attachments
+            from workbench.packets.signing import (
+                attach_and_sign,
+                ensure_key,
+                packet_attachments,
+                recorded_fingerprint,
+            )
 
-            key = ensure_key(kdir, packet.exporter)
+            key = ensure_key(kdir, packet.exporter, secrets=wb.store.secrets,
+                             expect=recorded_fingerprint(wb.store))
             res.key_created, res.cert_fingerprint = key.created, key.fingerprint()
             res.warnings += key.warnings
             blobs = {e["id"]: ev.read_evidence(wb.store, e["id"])
@@ -171,7 +177,8 @@ def record_export(wb: Any, res: ExportResult) -> int:
              for kind, path in (("pdf", res.pdf), ("xlsx", res.xlsx)) if path}
     after = {"packet_id": p.packet_id, "scope": p.scope, "manifest_sha256": res.manifest_sha256,
              "audit_chain_head": p.chain_head, "files": files,
-             "certificate_sha256": res.cert_fingerprint or None}
+             "certificate_sha256": res.cert_fingerprint or None,
+             "key_created": bool(res.key_created)}
     with wb.store.transaction():
         return audit.append(wb.store, user=wb.user.username, entity="packet",
                             entity_id=p.packet_id, action="export", before=None, after=after)
