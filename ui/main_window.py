@@ -43,6 +43,7 @@ from ui.pages.rules import RulesPage
 from ui.pages.screening import ScreeningPage, rescreen_after_party_save
 from ui.panels.attach import attach_clearance_panel, attach_rules_panels
 from ui.kit.files import save_file_name
+from ui.kit.key_unlock import run_unlocked
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "workbench.svg"
 
@@ -361,7 +362,8 @@ class MainWindow(QMainWindow):
                                          f"{res[1].name}", 8000)
             self.on_change(None)
 
-        self.ops.run(work, success=done, parent=self, progress="Backing up the database…")
+        run_unlocked(self.ops, self, wb.store, work, success=done,
+                     progress="Backing up the database…")
 
     def anchor_if_due(self) -> None:
         """Write the daily audit anchor into the anchor folder when one is

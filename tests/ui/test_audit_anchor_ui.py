@@ -95,3 +95,51 @@ def test_a_backup_from_the_app_carries_its_anchor(qtbot, window, wait_ops,
     finally:
         copy.close()
     assert anchors.last_anchor(window.wb.store)["kind"] == "backup"
+
+
+def test_the_app_asks_for_the_key_passphrase_once(qtbot, window, wait_ops, tmp_path: Path,
+                                                  monkeypatch) -> None:
+    from ui.kit import key_unlock
+    from workbench.packets import signing
+
+    monkeypatch.delenv(signing.PASSPHRASE_ENV, raising=False)
+    asked: list[bool] = []
+
+    def ask(parent, locked):
+        asked.append(locked.creating)
+        return "a passphrase typed once"
+
+    monkeypatch.setattr(key_unlock, "ask_passphrase", ask)
+    page = window.show_page("audit")
+    page.anchor_now(str(tmp_path / "one.json"))
+    wait_ops(window)
+    page.anchor_now(str(tmp_path / "two.json"))
+    wait_ops(window)
+    assert asked == [True]  # made once, with a new passphrase; not asked again
+    assert (tmp_path / "one.json").exists() and (tmp_path / "two.json").exists()
+    key = window.wb.store.path.with_name(window.wb.store.path.name + ".keys") / signing.KEY_FILE
+    assert b"ENCRYPTED" in key.read_bytes()[:64]
+    # a new session that cancels the question signs nothing, and says so
+    window.wb.store.secrets.clear()
+    monkeypatch.setattr(key_unlock, "ask_passphrase", lambda parent, locked: None)
+    shown: list[str] = []
+    monkeypatch.setattr(key_unlock, "show_error", lambda parent, e: shown.append(str(e)))
+    page.anchor_now(str(tmp_path / "three.json"))
+    wait_ops(window)
+    assert not (tmp_path / "three.json").exists()
+    assert shown and "passphrase was not given" in shown[0]
+
+
+def test_the_passphrase_dialog_checks_a_new_passphrase(qtbot) -> None:
+    from ui.kit.key_unlock import PassphraseDialog
+    from workbench.packets.signing import KeyLocked
+
+    dlg = PassphraseDialog(KeyLocked("x", Path("/tmp/k"), creating=True))
+    qtbot.addWidget(dlg)
+    dlg.first.setText("short")
+    assert "at least 8" in dlg.problem()
+    dlg.first.setText("long enough passphrase")
+    dlg.second.setText("long enough passphrasf")
+    assert dlg.problem() == "The two passphrases differ."
+    dlg.second.setText("long enough passphrase")
+    assert dlg.problem() == ""

@@ -39,6 +39,7 @@ from workbench import settings
 from workbench.app import Workbench
 from workbench.packets import ExportResult, export_packet
 
+from ui.kit.key_unlock import run_unlocked
 from ui.kit.ops import Ops, error_text
 from ui.kit.views import Banner
 from ui.kit.widgets import RecordPicker
@@ -219,9 +220,10 @@ class PacketDialog(QDialog):
             self._idle()
             self.banner.say(f"Not exported: {error_text(exc)}", "bad")
 
-        self.ops.run(lambda t: export_packet(wb, pdf=pdf, xlsx=xlsx, progress=t.progress,
+        run_unlocked(self.ops, self, wb.store,
+                     lambda t: export_packet(wb, pdf=pdf, xlsx=xlsx, progress=t.progress,
                                              **scope),
-                     success=self._done, failure=failed, parent=self,
+                     success=self._done, failure=failed,
                      progress="Writing and signing the audit packet…")
 
     def _idle(self) -> None:

@@ -28,9 +28,11 @@ from workbench.app import Workbench
 from workbench.clearance import binding
 from workbench.db import audit
 from workbench.packets import anchors
+from workbench.packets.signing import KeyLocked
 
 from ui.kit.models import BrowseModel, KeyRole
 from ui.kit.files import existing_directory, save_file_name
+from ui.kit.key_unlock import run_unlocked
 from ui.kit.ops import Ops, error_text, show_error
 from ui.kit.views import format_timestamp, heading_label, make_table
 from ui.kit.widgets import ChoiceCombo, DateField
@@ -222,8 +224,9 @@ class AuditPage(QWidget):
                                   "Audit anchor (*.json)", store=wb.store)
             if not path:
                 return
-        self.ops.run(lambda task: anchors.make_and_record(wb, path, kind="by hand"),
-                     success=self._anchored, parent=self)
+        run_unlocked(self.ops, self, wb.store,
+                     lambda task: anchors.make_and_record(wb, path, kind="by hand"),
+                     success=self._anchored)
 
     def _anchored(self, res: tuple[Any, dict[str, Any], list[str]]) -> None:
         path, a, warnings = res
@@ -246,12 +249,14 @@ class AuditPage(QWidget):
             settings.set_value(wb, settings.ANCHOR_FOLDER, folder)
             return anchors.anchor_daily(wb, force=True)
 
-        self.ops.run(work, success=lambda p: (self.refresh(), self._say(
-            f"✔ Daily anchors now go to {folder}; the first is {p}.", ok=True)), parent=self)
+        run_unlocked(self.ops, self, wb.store, work, success=lambda p: (self.refresh(), self._say(
+            f"✔ Daily anchors now go to {folder}; the first is {p}.", ok=True)))
 
     def daily_failed(self, exc: BaseException) -> None:
         """Called by the window when the daily anchor could not be written."""
-        self.anchor_problem = error_text(exc)
+        self.anchor_problem = (
+            "it waits for the signing key's passphrase — press Anchor now to give it."
+            if isinstance(exc, KeyLocked) else error_text(exc))
         self.refresh_anchor()
 
     def daily_written(self, _path: Any) -> None:
