@@ -134,6 +134,7 @@ def _screenshot(app, wb, args) -> int:
             QTimer.singleShot(50, loop.quit)
             loop.exec()
 
+    _no_waiting_on_dialogs(app)
     settle()
     target = win
     if args.packet:
@@ -162,6 +163,30 @@ def _screenshot(app, wb, args) -> int:
         return 1
     print(args.screenshot)
     return 0
+
+
+def _no_waiting_on_dialogs(app) -> None:
+    """A screenshot run has nobody to answer a dialog (a passphrase, an
+    error box): one that opens is named on stderr and closed, so the run ends
+    with an error instead of hanging a build forever."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QDialog, QLabel, QProgressDialog
+
+    def close_modal() -> None:
+        modal = app.activeModalWidget()
+        if modal is None or isinstance(modal, QProgressDialog):
+            return  # progress waits on the work, not on a person
+        words = " ".join(w.text() for w in modal.findChildren(QLabel) if w.text())
+        print(f"error: a dialog asked for an answer nobody can give here: "
+              f"{modal.windowTitle()}: {words}", file=sys.stderr)
+        if isinstance(modal, QDialog):
+            modal.reject()
+        else:
+            modal.close()
+
+    timer = QTimer(app)
+    timer.timeout.connect(close_modal)
+    timer.start(1000)
 
 
 if __name__ == "__main__":

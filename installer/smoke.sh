@@ -28,7 +28,12 @@ ok() { printf 'smoke: ok: %s\n' "$*" >&2; }
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-run() { env -i HOME="$tmp" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen "$@"; }
+# timeout: a run that waits for input nobody gives fails the build, not hangs it
+run() {
+    local e=(HOME="$tmp" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen)
+    [ -z "${SMOKE_PASSPHRASE:-}" ] || e+=(WORKBENCH_SIGNING_PASSPHRASE="$SMOKE_PASSPHRASE")
+    timeout 300 env -i "${e[@]}" "$@"
+}
 
 is_png() {
     [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
@@ -58,7 +63,9 @@ ok "CLI check: $(tr '\n' ' ' <"$tmp/check.out")"
 # 3b. an audit packet from the app (QtPdf preview, reportlab fonts, pyhanko
 # signing all inside the bundle), verified by the bundled CLI
 mkdir -p "$tmp/pk"
-run "$APP" --db "$tmp/x.db" --screenshot "$tmp/pk/preview.png" --packet SO-2026-0003 \
+# the signing key is always encrypted: its passphrase comes from the environment here
+SMOKE_PASSPHRASE="smoke-test passphrase" \
+    run "$APP" --db "$tmp/x.db" --screenshot "$tmp/pk/preview.png" --packet SO-2026-0003 \
     >"$tmp/pk.out" 2>&1 || { cat "$tmp/pk.out" >&2; fail "app --packet failed"; }
 is_png "$tmp/pk/preview.png" || fail "no PNG of the packet preview"
 pdf="$(ls "$tmp"/pk/packet-*.pdf 2>/dev/null | head -1)"
