@@ -154,7 +154,9 @@ def _screenshot(app, wb, args) -> int:
             print(f"error: packet not exported: {dlg.banner.text()}", file=sys.stderr)
             return 1
         settle(500)  # the preview renders its pages asynchronously
-        target = dlg
+        import shiboken6
+        # the packet is written and recorded; a dialog Qt already closed leaves the window
+        target = dlg if shiboken6.isValid(dlg) else win
     ok = target.grab().save(args.screenshot, "PNG")
     win.ops.shutdown()
     wb.close()
