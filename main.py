@@ -134,7 +134,7 @@ def _screenshot(app, wb, args) -> int:
             QTimer.singleShot(50, loop.quit)
             loop.exec()
 
-    _no_waiting_on_dialogs(app)
+    ours = _no_waiting_on_dialogs(app)
     settle()
     target = win
     if args.packet:
@@ -147,6 +147,7 @@ def _screenshot(app, wb, args) -> int:
             print(f"error: no shipment {args.packet!r}", file=sys.stderr)
             return 2
         dlg = win.export_packet([sid], args.packet)
+        ours.add(dlg)  # the dialog being photographed is answered by this run
         dlg.folder.setText(str(Path(args.screenshot).resolve().parent))
         dlg.export()
         settle()
@@ -154,9 +155,7 @@ def _screenshot(app, wb, args) -> int:
             print(f"error: packet not exported: {dlg.banner.text()}", file=sys.stderr)
             return 1
         settle(500)  # the preview renders its pages asynchronously
-        import shiboken6
-        # the packet is written and recorded; a dialog Qt already closed leaves the window
-        target = dlg if shiboken6.isValid(dlg) else win
+        target = dlg
     ok = target.grab().save(args.screenshot, "PNG")
     win.ops.shutdown()
     wb.close()
@@ -167,16 +166,20 @@ def _screenshot(app, wb, args) -> int:
     return 0
 
 
-def _no_waiting_on_dialogs(app) -> None:
+def _no_waiting_on_dialogs(app) -> set:
     """A screenshot run has nobody to answer a dialog (a passphrase, an
     error box): one that opens is named on stderr and closed, so the run ends
-    with an error instead of hanging a build forever."""
+    with an error instead of hanging a build forever.
+
+    Returns the set of widgets the run drives itself (add the dialog being
+    photographed to it); those are left open. Side effect: a 1 s timer on
+    ``app``, on the GUI thread."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QDialog, QLabel, QProgressDialog
 
     def close_modal() -> None:
         modal = app.activeModalWidget()
-        if modal is None or isinstance(modal, QProgressDialog):
+        if modal is None or isinstance(modal, QProgressDialog) or modal in ours:
             return  # progress waits on the work, not on a person
         words = " ".join(w.text() for w in modal.findChildren(QLabel) if w.text())
         print(f"error: a dialog asked for an answer nobody can give here: "
@@ -186,9 +189,11 @@ def _no_waiting_on_dialogs(app) -> None:
         else:
             modal.close()
 
+    ours: set = set()
     timer = QTimer(app)
     timer.timeout.connect(close_modal)
     timer.start(1000)
+    return ours
 
 
 if __name__ == "__main__":
