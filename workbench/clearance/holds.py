@@ -34,6 +34,7 @@ from workbench.rules import determinations as rules
 from workbench.rules.pack import Pack
 from workbench.screening import results as screening
 from workbench.screening import snapshots
+from workbench.screening.lists import Cancelled
 
 
 def hold_affected(wb: Workbench, reason: str, shipment_ids: Iterable[int],
@@ -150,6 +151,14 @@ def import_list(wb: Workbench, path: str | Path, *, format: str | None = None,
         change = snapshots.store_parsed(wb, parsed, cancel=cancel)
         result = (rescreen_after_import(wb, change.id, progress=progress, cancel=cancel)
                   if rescreen else None)
+    # Build the index over the new snapshots now, after the commit (so no
+    # writer waits for it), and save it: the next screening in any process
+    # loads it instead of building it. A cancel here loses nothing: the
+    # index is built at its first use instead.
+    try:
+        snapshots.IndexCache.get(wb.store, progress=progress, cancel=cancel)
+    except Cancelled:
+        pass
     return change, result
 
 

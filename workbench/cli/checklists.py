@@ -50,8 +50,9 @@ def _run_text(r: dict[str, Any]) -> str:
 
 
 def register(cli: click.Group) -> None:
-    """Add the `checklist` command group to the main `workbench` group."""
-    from workbench.checklists import runs as cs
+    """Add the `checklist` command group to the main `workbench` group.
+    Each command imports the checklists module itself: every other command
+    would pay a tenth of a second for it otherwise."""
 
     @cli.group("checklist")
     def checklist_group() -> None:
@@ -62,6 +63,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def templates_cmd(c: Ctx, as_json: bool) -> None:
         """List the checklist templates with their questions."""
+        from workbench.checklists import runs as cs
         c.as_json = c.as_json or as_json
         ts = cs.list_templates(c.workbench().store)
 
@@ -84,6 +86,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def add_template_cmd(c: Ctx, path: Path) -> None:
         """Add a custom template from a YAML file (refused with file, line, reason)."""
+        from workbench.checklists import runs as cs
         ch = cs.add_template(c.signed_in(), path)
         c.out(ch.record, f"Template {ch.record['id']} v{ch.record['version']} "
                          f"{'added' if ch.action == 'add' else 'already present'}")
@@ -94,6 +97,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def applicable_cmd(c: Ctx, party: str | None, shipment: str | None) -> None:
         """Which checklists a party or shipment needs, and why."""
+        from workbench.checklists import runs as cs
         store = c.workbench().store
         if (party is None) == (shipment is None):
             raise click.UsageError("give --party or --shipment")
@@ -118,6 +122,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def start_cmd(c: Ctx, party: str | None, shipment: str | None, template: str) -> None:
         """Start a checklist run for a party or a shipment."""
+        from workbench.checklists import runs as cs
         if (party is None) == (shipment is None):
             raise click.UsageError("give --party or --shipment")
         wb = c.signed_in()
@@ -138,6 +143,7 @@ def register(cli: click.Group) -> None:
     def answer_cmd(c: Ctx, run: int, qid: str, value: str, note: str | None,
                    resolution: str | None, evidence: tuple[Path, ...]) -> None:
         """Answer question QID of run RUN."""
+        from workbench.checklists import runs as cs
         ch = cs.answer(c.signed_in(), run, qid, value, note=note, resolution=resolution,
                        evidence_files=evidence)
         red = " — RED FLAG: add --resolution and have an approver sign off" \
@@ -152,6 +158,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def show_cmd(c: Ctx, run: int, as_json: bool) -> None:
         """Show a run with its answers, evidence and sign-offs."""
+        from workbench.checklists import runs as cs
         c.as_json = c.as_json or as_json
         r = cs.get_run(c.workbench().store, run)
         c.out(r, lambda: _run_text(r))
@@ -162,6 +169,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def runs_cmd(c: Ctx, status: str | None) -> None:
         """List runs, newest first."""
+        from workbench.checklists import runs as cs
         rows = cs.list_runs(c.workbench().store, status=status)
         c.out(rows, lambda: "\n".join(
             f"{r['id']:>5}  {r['state']:<18} {r['template_id']:<24} {r['target']}"
@@ -174,6 +182,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def signoff_cmd(c: Ctx, run: int, note: str) -> None:
         """Sign a run; the password is asked again ($WORKBENCH_PASSWORD or a prompt)."""
+        from workbench.checklists import runs as cs
         wb = c.signed_in()
         ch = cs.signoff(wb, run, _password(f"Password of {wb.user.username} to sign"), note)
         msg = {"submit": f"Run {run} has red flags and now waits for an approver",
@@ -187,6 +196,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def reject_cmd(c: Ctx, run: int, reason: str) -> None:
         """Send a run waiting for approval back to the officer (approvers)."""
+        from workbench.checklists import runs as cs
         wb = c.signed_in()
         ch = cs.reject(wb, run, _password(f"Password of {wb.user.username}"), reason)
         c.out(ch.record, f"Run {run} sent back: {reason}")
@@ -196,6 +206,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def revise_cmd(c: Ctx, run: int) -> None:
         """Start a new revision of a completed (locked) run."""
+        from workbench.checklists import runs as cs
         ch = cs.revise_run(c.signed_in(), run)
         c.out(ch.record, f"Run {ch.id} is revision {ch.record['revision']} of run {run}")
 
@@ -205,6 +216,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def export_cmd(c: Ctx, run: int, file: Path) -> None:
         """Export a run to FILE (.json, .csv or .xlsx)."""
+        from workbench.checklists import runs as cs
         p = cs.export_run(c.workbench().store, run, file)
         c.out({"run": run, "file": str(p)}, f"Run {run} written to {p}")
 
@@ -215,6 +227,7 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     def due_cmd(c: Ctx, today: str | None, within: int) -> None:
         """Parties due for re-verification (lapsed or lapsing checks)."""
+        from workbench.checklists import runs as cs
         from workbench.db.store import utc_now
 
         rows = cs.due_for_reverification(c.workbench().store, today or utc_now()[:10],

@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from workbench.cli.common import approver_password, party_by_ref
-from workbench.clearance import holds
 from workbench.errors import WorkbenchError
-from workbench.rules import determinations as rstore
-from workbench.rules import golden
-from workbench.rules.engine import TxnError, determine
-from workbench.rules.pack import Pack, PackError, builtin_pack, load_pack, seal_pack
 
+if TYPE_CHECKING:
+    from workbench.rules.pack import Pack
+
+# The rules, clearance and pack modules are imported inside the commands
+# that use them: every command pays for what is imported here (issue 17:
+# `workbench screen NAME` spent a quarter of its time importing rules).
 MAX_TXN_BYTES = 2_000_000
 
 
@@ -50,6 +51,8 @@ def _maybe_store(c: Any) -> Any:
 
 
 def _pack_arg(c: Any, ref: str | None) -> Pack:
+    from workbench.rules import determinations as rstore
+    from workbench.rules.pack import builtin_pack, load_pack
     if ref in (None, "", "active"):
         st = _maybe_store(c)
         return rstore.active_pack(st) if st is not None else builtin_pack()
@@ -140,6 +143,7 @@ def classify_cmd(item: str, date: str | None, accept: bool, override: str | None
                  reason: str, as_json_flag: bool) -> None:
     """Compute TPP and performance density of ITEM (model name or id) and
     propose its ECCN paragraph; optionally accept or override it."""
+    from workbench.rules import determinations as rstore
     c = click.get_current_context().obj
     wb = c.workbench()
     iid = rstore.find_item_ref(wb.store, item)
@@ -164,6 +168,8 @@ def classify_cmd(item: str, date: str | None, accept: bool, override: str | None
 def determine_cmd(input_path: Path | None, shipment_ref: str | None, save: bool,
                   date: str | None, pack_ref: str | None, as_json_flag: bool) -> None:
     """Decide whether a licence is needed: outcome, exception, rules cited."""
+    from workbench.rules import determinations as rstore
+    from workbench.rules.engine import TxnError, determine
     c = click.get_current_context().obj
     as_json = _as_json(as_json_flag)
     if bool(input_path) == bool(shipment_ref):
@@ -229,6 +235,7 @@ def rules_group() -> None:
 @click.option("--json", "as_json_flag", is_flag=True)
 def rules_show(pack_ref: str | None, rule_id: str | None, as_json_flag: bool) -> None:
     """The pack in force (or a folder): its rules with citations and validity."""
+    from workbench.rules import determinations as rstore
     c = click.get_current_context().obj
     pack = _pack_arg(c, pack_ref)
     if rule_id:
@@ -296,6 +303,7 @@ def _diff_text(d: dict[str, Any], imp: dict[str, Any] | None) -> str:
 @click.option("--json", "as_json_flag", is_flag=True)
 def rules_diff(old: str, new: str, impact: bool, as_json_flag: bool) -> None:
     """Compare two packs (folders, 'builtin' or 'active')."""
+    from workbench.rules import determinations as rstore
     c = click.get_current_context().obj
     a, b = _pack_arg(c, old), _pack_arg(c, new)
     d = rstore.diff_packs(a, b)
@@ -310,6 +318,8 @@ def rules_diff(old: str, new: str, impact: bool, as_json_flag: bool) -> None:
 @click.option("--json", "as_json_flag", is_flag=True)
 def rules_test(folder: Path, as_json_flag: bool) -> None:
     """Run a pack folder's golden cases without loading it (exit 1 if any fails)."""
+    from workbench.rules import golden
+    from workbench.rules.pack import load_pack
     pack = load_pack(folder)
     bad = golden.failures(pack)
     n = len(pack.golden_cases)
@@ -330,6 +340,8 @@ def rules_test(folder: Path, as_json_flag: bool) -> None:
 def rules_load(folder: Path, approver: str, as_json_flag: bool) -> None:
     """Verify a pack folder, run its golden cases, show its diff and impact, and
     make it active: four eyes (an approver confirms)."""
+    from workbench.clearance import holds
+    from workbench.rules.pack import load_pack
     c = click.get_current_context().obj
     wb = c.signed_in()
     new = load_pack(folder)
@@ -358,6 +370,8 @@ def rules_letter(overlay: str, withdraw: bool, received_on: str | None, referenc
     """Record an is-informed letter the company received (OVERLAY: the pack's
     company-specific overlay id, e.g. OVL.H20_IS_INFORMED), or withdraw it.
     Saved determinations made before become out of date."""
+    from workbench.clearance import holds
+    from workbench.rules import determinations as rstore
     c = click.get_current_context().obj
     wb = c.signed_in()
     ch = holds.record_letter(wb, overlay, active=not withdraw, received_on=received_on,
@@ -380,6 +394,7 @@ def rules_letter(overlay: str, withdraw: bool, received_on: str | None, referenc
 @click.option("--json", "as_json_flag", is_flag=True)
 def rules_letters(as_json_flag: bool) -> None:
     """Is-informed letters recorded, oldest first, and those in force."""
+    from workbench.rules import determinations as rstore
     c = click.get_current_context().obj
     st = c.workbench().store
     rows, now = rstore.letters(st), rstore.active_letters(st)
@@ -400,6 +415,8 @@ def rules_letters(as_json_flag: bool) -> None:
 def rules_tag(party: str, tag: str, remove: bool, note: str, as_json_flag: bool) -> None:
     """Record a fact about a party that the rules use (PARTY: id or exact
     name; TAG e.g. approved_csp, government_end_user), or remove it."""
+    from workbench.clearance import holds
+    from workbench.rules import determinations as rstore
     c = click.get_current_context().obj
     wb = c.signed_in()
     pid = party_by_ref(wb.store, party)
@@ -417,6 +434,7 @@ def rules_tag(party: str, tag: str, remove: bool, note: str, as_json_flag: bool)
 def rules_seal(folder: Path) -> None:
     """Pack authors: rewrite FOLDER/manifest.yaml with the files' SHA-256,
     then verify the pack. Never run on a published pack."""
+    from workbench.rules.pack import load_pack, seal_pack
     m = seal_pack(folder)
     load_pack(folder)
     click.echo(f"Sealed {m['pack_id']} {m['version']}: {len(m['files'])} files, "
@@ -430,4 +448,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(rules_group)
 
 
-__all__ = ["register", "determination_text", "PackError"]
+__all__ = ["register", "determination_text"]

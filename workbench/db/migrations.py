@@ -18,8 +18,6 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlite_utils.migrations import Migrations
-
 from workbench.db.schema import checklists, core, evidence, ledger, rules, screening
 from workbench.errors import NewerDatabaseError, StoreError
 
@@ -43,15 +41,36 @@ ORDER: list[tuple[str, Callable[[Any], None]]] = [
     ("ledger_0001_drawdowns_status_obligations", ledger.ledger_0001_drawdowns_status_obligations),
 ]
 
-migrations = Migrations(MIGRATION_SET)
-for _name, _fn in ORDER:
-    migrations(name=_name)(_fn)
-migration = migrations  # decorator alias: @migration(name="...") (tests add failing ones)
+def __getattr__(name: str) -> Any:
+    # ``migrations`` (sqlite-utils' Migrations, and ``migration``, its
+    # decorator alias for tests that add failing ones) is made on first use:
+    # importing sqlite-utils costs a command a tenth of a second, and an
+    # up-to-date database never needs it (see :func:`migrate`).
+    if name in ("migrations", "migration"):
+        from sqlite_utils.migrations import Migrations
+
+        m = Migrations(MIGRATION_SET)
+        for n, fn in ORDER:
+            m(name=n)(fn)
+        globals().update(migrations=m, migration=m)
+        return m
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def known_names() -> list[str]:
     """Names of the migrations this build knows, in the order they apply."""
-    return [m.name for m in migrations._migrations]
+    m = globals().get("migrations")
+    return [x.name for x in m._migrations] if m is not None else [n for n, _ in ORDER]
+
+
+def _applied_names(conn: sqlite3.Connection) -> list[str] | None:
+    """Names recorded as applied, or None when the file has no record yet."""
+    try:
+        return [r[0] for r in conn.execute(
+            "select name from _sqlite_migrations where migration_set = ? order by rowid",
+            (MIGRATION_SET,))]
+    except sqlite3.OperationalError:
+        return None
 
 
 def _newer_error(path, unknown: list[str]) -> NewerDatabaseError:
@@ -100,12 +119,20 @@ def migrate(store: Store) -> list[str]:
     build, StoreError when a migration fails (nothing is changed then).
     """
     known = known_names()
+    recorded = _applied_names(store.conn)
+    if recorded is not None:
+        unknown = [n for n in recorded if n not in known]
+        if unknown:
+            raise _newer_error(store.path, unknown)
+        if set(known) <= set(recorded):
+            return []  # up to date: the common case, without sqlite-utils
     db = store.db
-    applied = [m.name for m in migrations.applied(db)]
+    ms = __getattr__("migrations") if "migrations" not in globals() else globals()["migrations"]
+    applied = [m.name for m in ms.applied(db)]
     unknown = [n for n in applied if n not in known]
     if unknown:
         raise _newer_error(store.path, unknown)
-    pending = [m.name for m in migrations.pending(db)]
+    pending = [m.name for m in ms.pending(db)]
     if not pending:
         return []
     has_data = bool(applied)
@@ -113,7 +140,7 @@ def migrate(store: Store) -> list[str]:
         store.backup_before_migration = store.copy_aside("before-migration")
     try:
         with store.transaction():
-            migrations.apply(db)
+            ms.apply(db)
     except NewerDatabaseError:
         raise
     except Exception as e:

@@ -24,12 +24,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.db import migrations
 from workbench.errors import StoreError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -146,6 +147,8 @@ class Store:
         """A sqlite-utils view of this thread's connection."""
         db = getattr(self._local, "db", None)
         if db is None:
+            import sqlite_utils  # only migrations and a few helpers need it
+
             db = sqlite_utils.Database(self.conn)
             self._local.db = db
         return db

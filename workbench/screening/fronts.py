@@ -11,13 +11,13 @@ entry, or shows the ownership chain.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workbench.records import parties as _parties
 from workbench.db.store import Store
 
+from workbench.screening.contacts import digits, domain, norm_addr, regno
 from workbench.screening.matcher import MatchIndex
 from workbench.screening.snapshots import IndexCache
 
@@ -38,64 +38,6 @@ class FrontFlag:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _norm_addr(street: str, city: str) -> str:
-    s = re.sub(r"[^0-9a-z]+", " ", f"{street} {city}".casefold())
-    s = re.sub(r"\b(road|rd|street|st|avenue|ave|district|no|building|bldg|floor|fl|room|rm)\b",
-               " ", s)
-    return " ".join(s.split())
-
-
-def _digits(s: str) -> str:
-    return re.sub(r"\D+", "", s or "")
-
-
-def _domain(s: str) -> str:
-    s = (s or "").strip().casefold()
-    s = re.sub(r"^[a-z]+://", "", s).split("/")[0].split("@")[-1]
-    return s[4:] if s.startswith("www.") else s
-
-
-class _Lookups:
-    """Contact details of every current list entry, indexed once per index."""
-
-    def __init__(self, index: MatchIndex):
-        self.address_tokens: dict[str, set[int]] = {}
-        self.phone: dict[str, list[int]] = {}
-        self.domain: dict[str, list[int]] = {}
-        self.regno: dict[str, list[int]] = {}
-        for i, e in enumerate(index.entries):
-            for a in e.addresses:
-                # list addresses split street/city/state unreliably, so they
-                # are compared as bags of words
-                for tok in _norm_addr(f"{a.street} {a.state}", a.city).split():
-                    self.address_tokens.setdefault(tok, set()).add(i)
-            for ident in e.ids:
-                typ = str(ident.get("type", "")).casefold()
-                num = str(ident.get("number", ""))
-                if "website" in typ or "web site" in typ:
-                    self.domain.setdefault(_domain(num), []).append(i)
-                elif "email" in typ or "e-mail" in typ:
-                    self.domain.setdefault(_domain(num), []).append(i)
-                elif "phone" in typ or "fax" in typ:
-                    if len(_digits(num)) >= 7:
-                        self.phone.setdefault(_digits(num)[-9:], []).append(i)
-                elif num:
-                    key = re.sub(r"[^0-9A-Z]", "", num.upper())
-                    if len(key) >= 6:
-                        self.regno.setdefault(key, []).append(i)
-
-
-_lookups: dict[int, _Lookups] = {}
-
-
-def _lookups_for(index: MatchIndex) -> _Lookups:
-    lk = _lookups.get(id(index))
-    if lk is None:
-        _lookups.clear()  # one index is current at a time
-        lk = _lookups[id(index)] = _Lookups(index)
-    return lk
 
 
 def listed_party_ids(store: Store) -> set[int]:
@@ -136,7 +78,7 @@ def front_flags(store: Store, party_id: int, *, index: MatchIndex | None = None,
     """Every reason to suspect `party_id` fronts for a listed company. Read-only."""
     if index is None:
         index, _ = IndexCache.get(store)
-    lk = _lookups_for(index)
+    lk = index.contacts()
     rec = _parties.get_party(store, party_id)
     flags: list[FrontFlag] = []
 
@@ -147,20 +89,19 @@ def front_flags(store: Store, party_id: int, *, index: MatchIndex | None = None,
                                          f"({e.list_code})", e.entry_id, e.name))
 
     for a in rec["addresses"]:
-        street = _norm_addr(a["street"], "").split()
+        street = norm_addr(a["street"], "").split()
         if len(street) < 2 or len("".join(street)) < 8:
             continue  # a city or a one-word street says nothing
-        toks = [*street, *_norm_addr("", a["city"]).split()]
-        found = set.intersection(*(lk.address_tokens.get(t, set()) for t in toks))
+        toks = [*street, *norm_addr("", a["city"]).split()]
+        found = frozenset.intersection(*(lk.address_tokens.get(t, frozenset()) for t in toks))
         if found:
             add("address", sorted(found), f"address '{a['street']}, {a['city']}'")
-    if rec["phone"] and len(_digits(rec["phone"])) >= 7:
-        add("phone", lk.phone.get(_digits(rec["phone"])[-9:], []), f"phone {rec['phone']}")
-    for d in {_domain(rec["website"]), _domain(rec["email_domain"])} - {""}:
+    if rec["phone"] and len(digits(rec["phone"])) >= 7:
+        add("phone", lk.phone.get(digits(rec["phone"])[-9:], []), f"phone {rec['phone']}")
+    for d in {domain(rec["website"]), domain(rec["email_domain"])} - {""}:
         add("website", lk.domain.get(d, []), f"domain {d}")
     for r in rec["registrations"]:
-        key = re.sub(r"[^0-9A-Z]", "", r["value"].upper())
-        add("registration", lk.regno.get(key, []), f"registration {r['value']}")
+        add("registration", lk.regno.get(regno(r["value"]), []), f"registration {r['value']}")
     if listed is None:
         listed = listed_party_ids(store)
     share, chains = owned_by_listed(store, party_id, listed - {party_id})

@@ -195,6 +195,18 @@ class ListEntry:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def entry_to_json(e: ListEntry) -> str:
+    """The stored form of an entry (canonical JSON of every field). Pure."""
+    return json.dumps(asdict(e), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def entry_from_json(text: str) -> ListEntry:
+    """An entry back from :func:`entry_to_json`'s text. Pure."""
+    d = json.loads(text)
+    d["addresses"] = [Address(**a) for a in d.get("addresses", [])]
+    return ListEntry(**d)
+
+
 @dataclass
 class ParsedList:
     """The result of reading one list file (plus its OFAC siblings)."""

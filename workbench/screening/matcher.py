@@ -24,13 +24,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+import zlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
-from workbench.screening.lists import CancelFlag, Cancelled, ListEntry, ProgressFn, is_cancelled
+from workbench.screening.contacts import ContactLookups
+from workbench.screening.lists import (CancelFlag, Cancelled, ListEntry, ProgressFn,
+                                      entry_from_json, entry_to_json, is_cancelled)
 from workbench.screening.normalize import (GENERIC, INITIAL, LEGAL, NAME, PLACE, STOP, Token,
                                           PATRONYMIC_ENDS, canonical, is_patronymic,
                                           skeleton, tokenize)
@@ -153,6 +158,48 @@ def _deletes(t: str) -> set[str]:
     return {t[:i] + t[i + 1:] for i in range(len(t))}
 
 
+def _is_deletion_of(d: str, k: str) -> bool:
+    """Whether `d` is `k` with one character left out. Pure."""
+    if len(k) != len(d) + 1:
+        return False
+    i = 0
+    while i < len(d) and d[i] == k[i]:
+        i += 1
+    return d[i:] == k[i + 1:]
+
+
+def _crc(text: str) -> int:
+    # a stable hash (Python's str hash changes per process) of a deletion
+    return zlib.crc32(text.encode("utf-8"))
+
+
+class _LazySeq(Sequence):
+    """A read-only sequence whose items are made from stored raw forms on
+    first access: loading an index must not parse 30,000 entries when a
+    query looks at ten. Concurrent first accesses may both convert; the
+    results are equal, so that race is harmless."""
+
+    def __init__(self, raw: Sequence[object], make: Callable[[object], object]):
+        self._raw = raw
+        self._make = make
+        self._done: list[object | None] = [None] * len(raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        v = self._done[i]
+        if v is None:
+            v = self._done[i] = self._make(self._raw[i])
+        return v
+
+    def __iter__(self) -> Iterator[object]:
+        for i in range(len(self._raw)):
+            yield self[i]
+
+
 _VOWELS_RE = re.compile(r"[aeiouy]+")
 
 
@@ -209,16 +256,22 @@ class MatchIndex:
     """
 
     def __init__(self) -> None:
-        self.entries: list[ListEntry] = []
-        self.records: list[_Record] = []
+        self.entries: Sequence[ListEntry] = []
+        self.records: Sequence[_Record] = []
         self.postings: dict[str, list[int]] = {}
-        self.deletes: dict[str, list[str]] = {}
+        # One-deletion neighbourhood of the index keys of four letters or
+        # more, as sorted 64-bit numbers (crc32 of the deletion << 32 | the
+        # key's position in ``_vocab``): a tenth of the memory of a dict of
+        # strings, and it loads from the index file without being rebuilt.
+        self._vocab: list[str] = []
+        self._dels: array = array("Q")
         self.acronyms: dict[str, list[int]] = {}
         self.df: dict[str, int] = {}
         self.n_docs: int = 0
         self._entry_countries: list[set[str]] = []
         self._entry_addr_tokens: list[set[str]] = []
         self._idf: dict[str, float] = {}
+        self._contacts: ContactLookups | None = None
 
     # -- building ----------------------------------------------------------
 
@@ -280,12 +333,73 @@ class MatchIndex:
             self.df, self.n_docs = reference.df, reference.n_docs
         else:
             self.df, self.n_docs = df, len(self.records)
-        for k in self.postings:
-            if len(k) >= 4:
-                for d in _deletes(k):
-                    self.deletes.setdefault(d, []).append(k)
+        self._vocab = sorted(k for k in self.postings if len(k) >= 4)
+        self._dels = array("Q", sorted((_crc(d) << 32) | i for i, k in enumerate(self._vocab)
+                                       for d in _deletes(k)))
         if progress:
             progress(total, total)
+        return self
+
+    def contacts(self) -> ContactLookups:
+        """Contact details of the entries, indexed for the fronts check (made
+        on first use, or loaded with the index). Thread-safe."""
+        if self._contacts is None:
+            self._contacts = ContactLookups.build(self.entries)
+        return self._contacts
+
+    # -- the index file ------------------------------------------------------
+
+    def to_payload(self) -> dict[str, object]:
+        """Everything the index holds, as plain containers that
+        :mod:`marshal` writes (see :mod:`workbench.screening.index_file`).
+        Sets become frozensets, records and entries their raw forms. Pure,
+        apart from making :meth:`contacts` if it was not made yet."""
+        return {
+            "entries": [entry_to_json(e) for e in self.entries],
+            "records": [(r.entry_idx, r.display, tuple((t.text, t.kind, t.original)
+                                                       for t in r.tokens),
+                         r.is_alias, r.acronym_only) for r in self.records],
+            "postings": self.postings,
+            "vocab": self._vocab,
+            "dels": self._dels.tobytes(),
+            "acronyms": self.acronyms,
+            "df": self.df,
+            "n_docs": self.n_docs,
+            "countries": [frozenset(c) for c in self._entry_countries],
+            "addr_tokens": [frozenset(a) for a in self._entry_addr_tokens],
+            "contacts": self.contacts().to_payload(),
+        }
+
+    @classmethod
+    def from_payload(cls, p: dict[str, object]) -> MatchIndex:
+        """An index from :meth:`to_payload`'s containers; entries and
+        records are made lazily on first access. Raises KeyError, TypeError
+        or ValueError on a payload of the wrong shape. Pure."""
+        self = cls()
+        entries = p["entries"]
+        records = p["records"]
+        if not isinstance(entries, list) or not isinstance(records, list):
+            raise TypeError("entries and records must be lists")
+        self.entries = _LazySeq(entries, entry_from_json)  # type: ignore[assignment]
+        self.records = _LazySeq(records, lambda raw: _Record(  # type: ignore[assignment]
+            raw[0], raw[1], tuple(Token(*t) for t in raw[2]), raw[3], raw[4]))
+        self.postings = p["postings"]  # type: ignore[assignment]
+        self._vocab = p["vocab"]  # type: ignore[assignment]
+        dels = array("Q")
+        dels.frombytes(p["dels"])  # type: ignore[arg-type]
+        self._dels = dels
+        self.acronyms = p["acronyms"]  # type: ignore[assignment]
+        self.df = p["df"]  # type: ignore[assignment]
+        self.n_docs = int(p["n_docs"])  # type: ignore[arg-type]
+        self._entry_countries = p["countries"]  # type: ignore[assignment]
+        self._entry_addr_tokens = p["addr_tokens"]  # type: ignore[assignment]
+        self._contacts = ContactLookups.from_payload(p["contacts"])  # type: ignore[arg-type]
+        for name, want in (("postings", dict), ("vocab", list), ("acronyms", dict),
+                           ("df", dict), ("countries", list), ("addr_tokens", list)):
+            if not isinstance(p[name], want):
+                raise TypeError(f"{name} must be a {want.__name__}")
+        if not (len(self._entry_countries) == len(self._entry_addr_tokens) == len(entries)):
+            raise ValueError("per-entry tables disagree in length")
         return self
 
     # -- weights -------------------------------------------------------------
@@ -303,15 +417,28 @@ class MatchIndex:
 
     # -- stage 1 -------------------------------------------------------------
 
+    def _deleted_to(self, d: str) -> list[str]:
+        """Index keys that become `d` when one character is left out."""
+        h = _crc(d)
+        dels, vocab = self._dels, self._vocab
+        i = bisect_left(dels, h << 32)
+        out = []
+        while i < len(dels) and dels[i] >> 32 == h:
+            k = vocab[dels[i] & 0xFFFFFFFF]
+            if _is_deletion_of(d, k):  # a crc32 collision otherwise
+                out.append(k)
+            i += 1
+        return out
+
     def _expand(self, key: str) -> list[str]:
         """Index keys within one edit of ``key`` (itself included)."""
         found = [key] if key in self.postings else []
         if len(key) >= 4:
-            found.extend(self.deletes.get(key, ()))          # query lost a letter
-            for d in _deletes(key):
+            found.extend(self._deleted_to(key))               # query lost a letter
+            for d in sorted(_deletes(key)):  # sorted: the same order in every process
                 if d in self.postings and len(d) >= 4:
                     found.append(d)                            # query gained a letter
-                found.extend(self.deletes.get(d, ()))          # substitution / transposition
+                found.extend(self._deleted_to(d))              # substitution / transposition
         return list(dict.fromkeys(found))
 
     def _candidates(self, toks: tuple[Token, ...]) -> list[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -27,13 +27,15 @@ from workbench.errors import WorkbenchError
 from workbench.db.store import Store, utc_now
 
 from workbench.screening.lists import (
-    Address,
     ListEntry,
+    entry_from_json,
+    entry_to_json,
     ParsedList,
     is_cancelled,
     Cancelled,
     parse_file,
 )
+from workbench.screening import index_file
 from workbench.screening.matcher import MatchIndex
 
 #: The "source" a format feeds: a new snapshot supersedes the previous
@@ -75,16 +77,6 @@ class SnapshotDiff:
     def as_dict(self) -> dict[str, Any]:
         return {"added": len(self.added), "removed": len(self.removed),
                 "changed": len(self.changed)}
-
-
-def entry_to_json(e: ListEntry) -> str:
-    return json.dumps(asdict(e), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def entry_from_json(text: str) -> ListEntry:
-    d = json.loads(text)
-    d["addresses"] = [Address(**a) for a in d.get("addresses", [])]
-    return ListEntry(**d)
 
 
 def import_list(wb: Workbench, path: str | Path, *, format: str | None = None,
@@ -243,25 +235,58 @@ def load_entries(store: Store, snapshot_ids: list[int],
 
 
 class IndexCache:
-    """The match index over the current snapshots, rebuilt only when the set
-    of current snapshots changes. Thread-safe; one per store path."""
+    """The match index over the current snapshots: kept in memory per
+    database, saved beside it (:mod:`workbench.screening.index_file`) so a
+    new process loads it instead of building it, and built again only when
+    the set of current snapshots changes or the saved one is doubtful.
+    Thread-safe."""
 
     _lock = threading.Lock()
     _cache: dict[tuple[str, tuple[tuple[int, str], ...]], MatchIndex] = {}
+    #: per database: how the index in memory was obtained, and why (for
+    #: tests, benchmarks and ``check``)
+    _origin: dict[str, str] = {}
 
     @classmethod
     def peek(cls, store: Store) -> MatchIndex | None:
-        """Whatever index is cached for this database, even if a newer
+        """Whatever index is at hand for this database, even if a newer
         snapshot has arrived since (its word statistics are still good for
-        scoring an index of just the changed entries)."""
+        scoring an index of just the changed entries): the one in memory,
+        else the saved one if this code made it. Reads the saved file."""
         with cls._lock:
             for (path, _), idx in cls._cache.items():
                 if path == str(store.path):
                     return idx
-        return None
+        try:
+            return index_file.load(index_file.index_path(store.path), None)
+        except index_file.IndexFileError:
+            return None
 
     @classmethod
-    def get(cls, store: Store) -> tuple[MatchIndex, list[dict[str, Any]]]:
+    def origin(cls, store: Store) -> str:
+        """How the index in memory for `store` was obtained: "loaded", or
+        "built (WHY)"; "" when none is. Pure."""
+        with cls._lock:
+            return cls._origin.get(str(store.path), "")
+
+    @classmethod
+    def forget(cls, store: Store) -> None:
+        """Drop the in-memory index of `store` (the saved file stays)."""
+        with cls._lock:
+            for k in [k for k in cls._cache if k[0] == str(store.path)]:
+                del cls._cache[k]
+            cls._origin.pop(str(store.path), None)
+
+    @classmethod
+    def get(cls, store: Store, progress: Callable[[int, int | None], None] | None = None,
+            cancel: Any = None) -> tuple[MatchIndex, list[dict[str, Any]]]:
+        """The index over the current snapshots and those snapshots.
+
+        Side effects: on a miss in memory, loads the saved index; if that is
+        missing, stale or damaged, builds it (seconds for tens of thousands
+        of names; `progress` and `cancel` go to the build) and saves it
+        (skipped quietly when the folder is not writable). Safe from any
+        thread; two threads missing at once may both build."""
         snaps = current_snapshots(store)
         # ids and hashes: a snapshot stored in a transaction that then rolled
         # back frees its id for the next import, which may be another file
@@ -269,12 +294,25 @@ class IndexCache:
         with cls._lock:
             idx = cls._cache.get(key)
         if idx is None:
-            idx = MatchIndex.build(load_entries(store, [s["id"] for s in snaps]))
+            fkey = index_file.snapshot_key(snaps)
+            path = index_file.index_path(store.path)
+            try:
+                idx = index_file.load(path, fkey)
+                origin = "loaded"
+            except index_file.IndexFileError as e:
+                idx = MatchIndex.build(load_entries(store, [s["id"] for s in snaps]),
+                                       progress=progress, cancel=cancel)
+                origin = f"built ({e})"
+                try:
+                    index_file.save(path, idx, fkey)
+                except OSError as oe:
+                    origin += f"; not saved ({oe.strerror or oe})"
             with cls._lock:
                 # keep one index per database: old snapshot sets are garbage
                 for k in [k for k in cls._cache if k[0] == key[0]]:
                     del cls._cache[k]
                 cls._cache[key] = idx
+                cls._origin[key[0]] = origin
         return idx, snaps
 
 
