@@ -108,3 +108,24 @@ def test_lists_import_ofac_xml_then_screen_a_hit(db: Path, tmp_path: Path) -> No
     assert bad.returncode == 1 and "sdn.xml (line 2): contains a DOCTYPE declaration" in bad.stderr
     assert len(json.loads(run(db, "--json", "lists", "show", "--all", check=True).stdout)) \
         == len(shown)
+
+
+def test_the_index_is_saved_at_import_and_a_later_command_loads_it(db: Path) -> None:
+    """Issue 17: `lists import` builds and saves the index; `screen NAME` in a
+    new process then loads it (it does not build), and `check` compares it
+    with a fresh build. A damaged file is rebuilt without a word to the user."""
+    saved = Path(f"{db}.screening-index")
+    run(db, "lists", "import", str(DATA / "ofac_sdn_2021"), user="olivia", password=PW,
+        check=True)
+    assert saved.exists()
+    stamp = saved.stat().st_mtime_ns
+    out = json.loads(run(db, "--json", "screen", "BANCO NACIONAL DE CUBA", check=True).stdout)
+    assert out["results"][0]["hits"]
+    assert saved.stat().st_mtime_ns == stamp, "screen rebuilt an index it could load"
+    chk = run(db, "check", check=True).stdout
+    assert "screening index: ok, the same as a fresh build" in chk
+    saved.write_bytes(saved.read_bytes()[:1000])  # truncated
+    again = json.loads(run(db, "--json", "screen", "BANCO NACIONAL DE CUBA",
+                           check=True).stdout)
+    assert again["results"][0]["hits"] == out["results"][0]["hits"]
+    assert saved.stat().st_size > 1000  # rebuilt and saved again

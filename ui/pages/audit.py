@@ -286,7 +286,10 @@ class AuditPage(QWidget):
         found = [*rep.integrity,
                  *([f"The chain is broken at event {rep.chain.event_seq}: "
                     f"{rep.chain.problem}"] if not rep.chain.ok else []),
-                 *rep.outside, *rep.unreadable, *rep.records]
+                 *rep.outside, *rep.unreadable, *rep.records,
+                 *(["The saved screening index did not match the imported lists (changed "
+                    "outside the workbench or damaged); it was replaced by a fresh one."]
+                   if rep.index_problem else [])]
         more = f" … and {len(found) - 12} more" if len(found) > 12 else ""
         self._say("✘ The records do not match the audit trail — changed outside the "
                   "workbench:\n• " + "\n• ".join(found[:12]) + more, ok=False)

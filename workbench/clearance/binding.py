@@ -33,7 +33,7 @@ from workbench.db.store import Store
 from workbench.packets import anchors
 from workbench.records import items as items_mod, licences as licences_mod
 from workbench.records import parties as parties_mod, shipments as shipments_mod
-from workbench.screening.snapshots import stored_entries_digest
+from workbench.screening.snapshots import IndexCache, stored_entries_digest
 
 
 def _events(store: Store, entity: str, action: str) -> dict[str, dict[str, Any]]:
@@ -255,11 +255,15 @@ class Report:
     outside: list[str] = field(default_factory=list)   # copies that do not match
     copies: list[str] = field(default_factory=list)    # the copies checked, one line each
     unreadable: list[str] = field(default_factory=list)  # anchor-folder files not readable
+    #: the saved screening index against a fresh build: what was found, and
+    #: the problem when it differs (it could hide a hit)
+    index: str = ""
+    index_problem: str | None = None
 
     @property
     def ok(self) -> bool:
         return (not self.integrity and self.chain.ok and not self.records
-                and not self.outside and not self.unreadable)
+                and not self.outside and not self.unreadable and not self.index_problem)
 
 
 def full_check(store: Store, against: Iterable[str | Path] = (), *,
@@ -268,9 +272,11 @@ def full_check(store: Store, against: Iterable[str | Path] = (), *,
     prove: SQLite's integrity and foreign keys, the hash chain, every record
     against its events (:func:`problems`), and the trail against outside
     copies — the files in `against` and, with `anchor_folder`, this
-    database's anchors in the configured anchor folder. Raises AnchorError
-    for a file in `against` that is not an anchor or packet. Read-only;
-    seconds on a big database (run it off the GUI thread)."""
+    database's anchors in the configured anchor folder — and the saved
+    screening index against a fresh build. Raises AnchorError for a file
+    in `against` that is not an anchor or packet. Read-only on the
+    database; replaces a saved screening index that is not the fresh build.
+    Seconds on a big database (run it off the GUI thread)."""
     claims = [anchors.read_claim(f) for f in against]
     unreadable: list[str] = []
     if anchor_folder:
@@ -279,5 +285,7 @@ def full_check(store: Store, against: Iterable[str | Path] = (), *,
     copies = [f"{cl.source}: {cl.kind}, event {cl.seq if cl.seq is not None else '?'} "
               f"head {cl.head[:16]}…" + (f" ({'; '.join(cl.facts)})" if cl.facts else "")
               for cl in claims]
+    index, index_problem = IndexCache.verify_saved(store)
     return Report(store.integrity_problems(), audit.verify(store), problems(store),
-                  anchors.check_against(store, claims), copies, unreadable)
+                  anchors.check_against(store, claims), copies, unreadable, index,
+                  index_problem)

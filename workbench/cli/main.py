@@ -190,7 +190,8 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
     ok = rep.ok
     data = {"ok": ok, "integrity": problems or ["ok"], "audit": result.as_dict(),
             "against": outside + rep.unreadable, "copies": rep.copies,
-            "records": unbound or ["ok"]}
+            "records": unbound or ["ok"],
+            "screening_index": {"ok": rep.index_problem is None, "found": rep.index}}
 
     def text() -> str:
         lines = [f"database: {'ok' if not problems else 'PROBLEMS'}"]
@@ -204,6 +205,8 @@ def check(c: Ctx, against: tuple[Path, ...]) -> None:
                      "evidence): " + ("ok, as the trail recorded them" if not unbound
                                       else "DO NOT MATCH THE TRAIL"))
         lines += [f"  {p}" for p in unbound[:20]]
+        lines.append(f"screening index: {'ok, ' if rep.index_problem is None else ''}"
+                     f"{rep.index}")
         if rep.copies or rep.unreadable:
             lines.append(f"outside copies: "
                          f"{'ok' if not outside + rep.unreadable else 'DO NOT MATCH'} "

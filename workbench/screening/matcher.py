@@ -460,7 +460,9 @@ class MatchIndex:
         for key in dict.fromkeys(keys):
             for k in self._expand(key):
                 w = self.idf(k)
-                for ri in self.postings[k]:
+                # .get: a saved index is checked by digest, not for
+                # consistency; a forged one must not crash (check finds it)
+                for ri in self.postings.get(k, ()):
                     acc[ri] = acc.get(ri, 0.0) + w
         if len(dist) == 1 and dist[0] in self.acronyms:
             for ri in self.acronyms[dist[0]]:

@@ -278,6 +278,42 @@ class IndexCache:
             cls._origin.pop(str(store.path), None)
 
     @classmethod
+    def verify_saved(cls, store: Store) -> tuple[str, str | None]:
+        """For ``check``: build the index afresh and compare it with the
+        saved one. Returns (what was found, one line; the problem or None).
+        A missing or out-of-date file is no problem; one that is damaged or
+        whose content differs from the fresh build (an edit with its digest
+        fixed up) is. Side effects: replaces a saved index that is not the
+        fresh build with the fresh build, and drops the in-memory index so
+        nothing keeps using what the edited file held. Seconds for tens of
+        thousands of names; any thread."""
+        snaps = current_snapshots(store)
+        path = index_file.index_path(store.path)
+        if not snaps:
+            return "no list imported, nothing to index", None
+        fkey = index_file.snapshot_key(snaps)
+        fresh = MatchIndex.build(load_entries(store, [s["id"] for s in snaps]))
+        try:
+            index_file.load(path, fkey)
+            damaged: str | None = None
+        except index_file.IndexFileError as e:
+            damaged = str(e) if e.damaged else None
+            if not damaged:
+                note = f"not used ({e}); saved afresh"
+        else:
+            damaged = index_file.compare_with_build(path, fkey, fresh)
+            note = "the same as a fresh build" if damaged is None else ""
+        if damaged:
+            note = f"DOES NOT MATCH a fresh build: {damaged}; replaced by the fresh build"
+            cls.forget(store)
+        if damaged or note.startswith("not used"):
+            try:
+                index_file.save(path, fresh, fkey)
+            except OSError as oe:
+                note += f" (could not save: {oe.strerror or oe})"
+        return note, damaged
+
+    @classmethod
     def get(cls, store: Store, progress: Callable[[int, int | None], None] | None = None,
             cancel: Any = None) -> tuple[MatchIndex, list[dict[str, Any]]]:
         """The index over the current snapshots and those snapshots.
