@@ -272,6 +272,7 @@ class MatchIndex:
         self._entry_addr_tokens: list[set[str]] = []
         self._idf: dict[str, float] = {}
         self._contacts: ContactLookups | None = None
+        self._expand_memo: dict[str, list[str]] = {}
 
     # -- building ----------------------------------------------------------
 
@@ -431,7 +432,19 @@ class MatchIndex:
         return out
 
     def _expand(self, key: str) -> list[str]:
-        """Index keys within one edit of ``key`` (itself included)."""
+        """Index keys within one edit of ``key`` (itself included). Memoised
+        per index: a batch asks for the same words ("trading", "wang") again
+        and again, and each costs a dozen lookups."""
+        memo = self._expand_memo
+        got = memo.get(key)
+        if got is not None:
+            return got
+        if len(memo) >= 200_000:
+            memo.clear()  # bounded; a race here only loses memoised work
+        got = memo[key] = self._expand_uncached(key)
+        return got
+
+    def _expand_uncached(self, key: str) -> list[str]:
         found = [key] if key in self.postings else []
         if len(key) >= 4:
             found.extend(self._deleted_to(key))               # query lost a letter
@@ -473,8 +486,12 @@ class MatchIndex:
 
     # -- stage 2 -------------------------------------------------------------
 
-    def score_tokens(self, q: tuple[Token, ...], l: tuple[Token, ...]) -> tuple[float, list[TokenMatch]]:
-        """Score (0-100) and alignment of query tokens ``q`` against list tokens ``l``. Pure."""
+    def score_tokens(self, q: tuple[Token, ...], l: tuple[Token, ...],
+                     explain: bool = True) -> tuple[float, list[TokenMatch]]:
+        """Score (0-100) and alignment of query tokens ``q`` against list
+        tokens ``l`` (the alignment empty unless ``explain``: most candidates
+        fall below the threshold, and making their explanations was a third
+        of a batch's time). Pure."""
         ql, ll = list(q), list(l)
         lset = {t.text for t in ll}
         qset = {t.text for t in ql}
@@ -536,7 +553,8 @@ class MatchIndex:
                     distinctive = True
                 else:
                     typo_distinctive += 1
-            out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
+            if explain:
+                out.append(TokenMatch(ql[i].original, b.original, c, w, b.kind, how))
         uq = [a for i, a in enumerate(ql) if i not in used_q]
         ul = [b for j, b in enumerate(ll) if j not in used_l]
         q_ini = q_pat = l_ini = l_pat = False
@@ -562,13 +580,15 @@ class MatchIndex:
             elif ini_conflict != 1.0 and a.kind == INITIAL:
                 w *= ini_conflict
             den += UNMATCHED_QUERY_PENALTY * w
-            out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
+            if explain:
+                out.append(TokenMatch(a.original, "", 0.0, w, a.kind, "unmatched-query"))
         for b in ul:
             w = self.weight(b)
             if ini_conflict != 1.0 and b.kind == INITIAL:
                 w *= ini_conflict
             den += UNMATCHED_LIST_PENALTY * w
-            out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
+            if explain:
+                out.append(TokenMatch("", b.original, 0.0, w, b.kind, "unmatched-list"))
         score = 100.0 * num / den if den else 0.0
         if not distinctive and typo_distinctive < 2:
             score = min(score, NO_DISTINCTIVE_CAP)
@@ -610,20 +630,22 @@ class MatchIndex:
             qcore = [t for t in qt if t.kind not in (LEGAL, STOP)]
             for ri in self._candidates(qt):
                 r = self.records[ri]
+                toks: list[TokenMatch] | None = None  # explained only if it passes
                 if r.acronym_only:
                     if len(qcore) == 1 and len(r.tokens) == 1 and qcore[0].text == r.tokens[0].text:
                         s, toks = ACRONYM_SCORE + 5, [TokenMatch(qcore[0].original, r.display, 1.0, 0.0, NAME, "exact")]
                     else:
-                        s, toks = self.score_tokens(qt, r.tokens)
-                        s = min(s, ACRONYM_SCORE)
+                        s = min(self.score_tokens(qt, r.tokens, explain=False)[0], ACRONYM_SCORE)
                 else:
-                    s, toks = self.score_tokens(qt, r.tokens)
+                    s = self.score_tokens(qt, r.tokens, explain=False)[0]
                     if len(qcore) == 1 and len(qcore[0].text) >= 3 and ri in self.acronyms.get(qcore[0].text, ()):
                         if ACRONYM_SCORE > s:
                             s = ACRONYM_SCORE
                             toks = [TokenMatch(qcore[0].original, r.display, 1.0, 0.0, NAME, "acronym")]
                 if s < thr - ADDRESS_BONUS - COUNTRY_BONUS:
                     continue
+                if toks is None:
+                    toks = self.score_tokens(qt, r.tokens)[1]
                 adj: dict[str, float] = {}
                 ei = r.entry_idx
                 if qcc and self._entry_countries[ei]:
