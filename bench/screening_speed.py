@@ -107,7 +107,11 @@ def cli_end_to_end(entries: list[ListEntry]) -> None:
     env = dict(os.environ, WORKBENCH_USER="owner", WORKBENCH_PASSWORD="bench-password-1",
                WORKBENCH_SIGNING_PASSPHRASE="bench", PYTHONPATH=str(ROOT),
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    # An installed program has its modules compiled once (pip does it); a
+    # machine that forbids writing bytecode would compile them on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as td:
+        env["PYTHONPYCACHEPREFIX"] = str(Path(td) / "pycache")
         db = Path(td) / "bench.db"
         csv_path = Path(td) / "list.csv"
         write_csl(entries, csv_path)

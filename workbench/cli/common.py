@@ -15,8 +15,6 @@ import click
 
 from workbench.app import Workbench, default_db_path
 from workbench.errors import NotFound, WorkbenchError
-from workbench.records.parties import find_party
-from workbench.records.shipments import find_shipment
 
 
 def _busy_notice() -> Callable[[float], None]:
@@ -136,6 +134,8 @@ def party_by_ref(store: Any, ref: str) -> int:
     NotFound names what was typed."""
     if ref.strip().isdigit() and store.one("select 1 from party where id = ?", (int(ref),)):
         return int(ref)
+    from workbench.records.parties import find_party  # here: every command pays for module imports
+
     pid = find_party(store, ref)
     if pid is None:
         raise NotFound(f"no party with id or name {ref!r}")
@@ -145,6 +145,8 @@ def party_by_ref(store: Any, ref: str) -> int:
 def shipment_by_ref(store: Any, ref: str) -> int:
     """A shipment by reference or id. Read-only; NotFound names what was
     typed."""
+    from workbench.records.shipments import find_shipment
+
     sid = find_shipment(store, ref)
     if sid is None and ref.strip().isdigit() and store.one(
             "select 1 from shipment where id = ?", (int(ref),)):

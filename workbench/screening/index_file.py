@@ -180,12 +180,16 @@ def load(path: Path, key: list[list[Any]] | None) -> MatchIndex:
     name = path.name
     payload = _checked_payload(path, key)
     # The cyclic collector would walk the growing heap again and again
-    # while a million small containers are made (a third of the load time);
-    # none of them can form a cycle, so it is paused for the load.
+    # while a million small containers are made (a third of the load time),
+    # and once more at its next run; none of them can form a cycle, so it is
+    # paused for the load and what exists then is moved out of its sight
+    # (gc.freeze: reference counting still frees it all when the index goes).
     was = gc.isenabled()
     gc.disable()
     try:
-        return MatchIndex.from_payload(marshal.loads(payload))
+        index = MatchIndex.from_payload(marshal.loads(payload))
+        gc.freeze()
+        return index
     except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
         raise IndexFileError(f"{name}: damaged index ({type(e).__name__})") from None
     finally:
